@@ -1,0 +1,3 @@
+"""accesspath: the offline twin of AWS authorization for ECS workloads behind VPC endpoints."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from accesspath.cli import main
+
+raise SystemExit(main())
