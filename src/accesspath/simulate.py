@@ -1,0 +1,368 @@
+"""``simulate``: AWS's ``iam simulate-custom-policy`` request shape, decided by the engine.
+
+The input format is documented in docs/simulate.md. Input problems (wrong types, unknown
+fields, bad context values) raise :class:`~accesspath.errors.UsageError` with the position in the
+input file; problems inside policies are reported per result and never turn into an allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from accesspath.engine.authorize import AuthorizationResult, PolicySet, authorize
+from accesspath.engine.conditions import ConditionResult
+from accesspath.engine.evaluate import PolicyOutcome, StatementMatch, StatementTrace
+from accesspath.engine.request import (
+    AuthorizationRequest, ContextValue, PrincipalFormatError, RequestContext, RequestPrincipal,
+    principal_from_arn,
+)
+from accesspath.errors import UsageError
+from accesspath.policy import Node, Policy, PolicyType, Position, decode_json, node_from_python, parse_policy
+from accesspath.policy.operators import parse_address, parse_binary, parse_bool, parse_date, parse_number
+from accesspath.policy.source import JsonSyntaxError
+
+DEFAULT_CALLER = "arn:aws:iam::123456789012:user/simulated-user"
+
+FIELDS = (
+    "PolicyInputList", "PermissionsBoundaryPolicyInputList", "ResourcePolicy", "ResourcePolicyType",
+    "ResourceOwner", "CallerArn", "ActionNames", "ResourceArns", "ContextEntries", "SessionPolicyInputList",
+    "VpcEndpointPolicy", "ServiceControlPolicies", "ResourceControlPolicies", "ServiceLinkedRole",
+    "ManagementAccount",
+    # Accepted for compatibility with simulate-custom-policy input files; they change nothing here.
+    "ResourceHandlingOption", "MaxItems", "Marker",
+)
+
+CONTEXT_TYPES = {
+    "string": (None, False), "stringlist": (None, True),
+    "numeric": (parse_number, False), "numericlist": (parse_number, True),
+    "boolean": (parse_bool, False), "booleanlist": (parse_bool, True),
+    "ip": (parse_address, False), "iplist": (parse_address, True),
+    "binary": (parse_binary, False), "binarylist": (parse_binary, True),
+    "date": (parse_date, False), "datelist": (parse_date, True),
+}
+
+RESOURCE_POLICY_TYPES = {"resource": PolicyType.RESOURCE, "role-trust": PolicyType.ROLE_TRUST,
+                         "kms-key": PolicyType.KMS_KEY}
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """A parsed simulate request: the principal, the policies, and the pairs to decide."""
+
+    principal: RequestPrincipal
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    context: RequestContext
+    policies: PolicySet
+    parsed: tuple[Policy, ...]
+
+    def run(self, *, explain: bool = False) -> list[AuthorizationResult]:
+        return [authorize(AuthorizationRequest(self.principal, action, resource, self.context), self.policies,
+                          explain=explain)
+                for action in self.actions for resource in self.resources]
+
+
+def simulate(request: dict[str, Any] | str, *, explain: bool = False, source: str | None = None) -> dict[str, Any]:
+    """Decide a simulate request given as a dict (or JSON text); return the JSON-shaped result."""
+    simulation = load_simulation(request, source=source)
+    return {"EvaluationResults": [result_to_json(r, explain=explain) for r in simulation.run(explain=explain)]}
+
+
+def load_simulation(document: dict[str, Any] | str | Node, *, source: str | None = None) -> Simulation:
+    if isinstance(document, str):
+        try:
+            root = decode_json(document, source)
+        except JsonSyntaxError as error:
+            raise UsageError(f"the input is not valid JSON: {error.message}", source=source,
+                             line=error.position.line, column=error.position.column) from None
+    else:
+        root = node_from_python(document)
+    return _Loader(source).load(root)
+
+
+class _Loader:
+    def __init__(self, source: str | None) -> None:
+        self.source = source
+
+    def fail(self, message: str, node: Node | None) -> UsageError:
+        position = node.start if node is not None else None
+        return UsageError(message, source=self.source, line=position.line if position else None,
+                          column=position.column if position else None)
+
+    def load(self, root: Node) -> Simulation:
+        if not root.is_object:
+            raise self.fail("the input must be a JSON object with PolicyInputList, ActionNames, ...", root)
+        fields: dict[str, Node] = {}
+        for member in root.value:
+            if member.key not in FIELDS:
+                raise self.fail(f"unknown field '{member.key}' (expected one of: {', '.join(FIELDS[:15])})",
+                                member.value)
+            if member.key in fields:
+                raise self.fail(f"field '{member.key}' is given twice", member.value)
+            fields[member.key] = member.value
+
+        caller = self.string(fields.get("CallerArn"), "CallerArn") or DEFAULT_CALLER
+        try:
+            principal = principal_from_arn(caller)
+        except PrincipalFormatError as error:
+            raise self.fail(str(error), fields.get("CallerArn")) from None
+        if self.boolean(fields.get("ServiceLinkedRole"), "ServiceLinkedRole"):
+            principal = replace(principal, service_linked=True)
+        actions = tuple(self.strings(fields.get("ActionNames"), "ActionNames", required=True))
+        for action, node in zip(actions, self.nodes(fields.get("ActionNames"))):
+            if action != "*" and ":" not in action:
+                raise self.fail(f"action '{action}' must look like 'service:Action'", node)
+        resources = tuple(self.strings(fields.get("ResourceArns"), "ResourceArns")) or ("*",)
+
+        parsed: list[Policy] = []
+
+        def policies(name: str, policy_type: PolicyType) -> list[Policy]:
+            node = fields.get(name)
+            if node is None:
+                return []
+            if not node.is_array:
+                raise self.fail(f"{name} must be a list of policies", node)
+            out = [self.policy(item, policy_type, f"{name}.{i + 1}") for i, item in enumerate(node.value)]
+            parsed.extend(out)
+            return out
+
+        def levels(name: str, policy_type: PolicyType) -> list[list[Policy]] | None:
+            node = fields.get(name)
+            if node is None:
+                return None
+            if not node.is_array or not all(level.is_array for level in node.value):
+                raise self.fail(f"{name} must be a list of levels (root first), each a list of policies", node)
+            out = []
+            for depth, level in enumerate(node.value):
+                level_policies = [self.policy(item, policy_type, f"{name}.{depth}.{i + 1}")
+                                  for i, item in enumerate(level.value)]
+                parsed.extend(level_policies)
+                out.append(level_policies)
+            return out
+
+        identity = policies("PolicyInputList", PolicyType.IDENTITY)
+        boundary = policies("PermissionsBoundaryPolicyInputList", PolicyType.PERMISSIONS_BOUNDARY)
+        session = policies("SessionPolicyInputList", PolicyType.SESSION)
+        resource_type = self.resource_policy_type(fields.get("ResourcePolicyType"), actions)
+        resource: list[Policy] = []
+        if "ResourcePolicy" in fields:
+            resource = [self.policy(fields["ResourcePolicy"], resource_type, "ResourcePolicy")]
+            parsed.extend(resource)
+        vpce: list[Policy] | None = None
+        if "VpcEndpointPolicy" in fields:
+            vpce = [self.policy(fields["VpcEndpointPolicy"], PolicyType.VPC_ENDPOINT, "VpcEndpointPolicy")]
+            parsed.extend(vpce)
+        scps = levels("ServiceControlPolicies", PolicyType.SCP)
+        rcps = levels("ResourceControlPolicies", PolicyType.RCP)
+
+        owner = self.account(fields.get("ResourceOwner"))
+        management = None
+        if self.boolean(fields.get("ManagementAccount"), "ManagementAccount"):
+            management = principal.account
+        context = self.context(fields.get("ContextEntries"))
+
+        return Simulation(
+            principal, actions, resources, context,
+            PolicySet.of(identity=identity, permissions_boundary=boundary or None, session=session or None,
+                         resource=resource, resource_owner=owner, scps=scps, rcps=rcps, vpc_endpoint=vpce,
+                         management_account=management),
+            tuple(parsed))
+
+    # -- field readers ---------------------------------------------------------------------
+
+    def nodes(self, node: Node | None) -> tuple[Node, ...]:
+        if node is None:
+            return ()
+        return node.value if node.is_array else (node,)
+
+    def string(self, node: Node | None, name: str) -> str | None:
+        if node is None:
+            return None
+        if node.is_array or node.is_object or not isinstance(node.value, str):
+            raise self.fail(f"{name} must be a string", node)
+        return node.value
+
+    def strings(self, node: Node | None, name: str, *, required: bool = False) -> list[str]:
+        if node is None:
+            if required:
+                raise UsageError(f"the input has no {name}", source=self.source)
+            return []
+        if not node.is_array:
+            raise self.fail(f"{name} must be a list of strings", node)
+        out = []
+        for item in node.value:
+            if item.is_array or item.is_object or not isinstance(item.value, str) or not item.value:
+                raise self.fail(f"{name} must hold non-empty strings", item)
+            out.append(item.value)
+        if required and not out:
+            raise self.fail(f"{name} is empty", node)
+        return out
+
+    def boolean(self, node: Node | None, name: str) -> bool:
+        if node is None:
+            return False
+        if not isinstance(node.value, bool) or node.is_array or node.is_object:
+            raise self.fail(f"{name} must be true or false", node)
+        return node.value
+
+    def account(self, node: Node | None) -> str | None:
+        text = self.string(node, "ResourceOwner")
+        if text is None:
+            return None
+        if text.isdigit() and len(text) == 12:
+            return text
+        parts = text.split(":")
+        if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and parts[5] == "root" and parts[4].isdigit():
+            return parts[4]
+        raise self.fail(f"ResourceOwner '{text}' must be an account id or arn:aws:iam::ID:root", node)
+
+    def resource_policy_type(self, node: Node | None, actions: tuple[str, ...]) -> PolicyType:
+        text = self.string(node, "ResourcePolicyType")
+        if text is not None:
+            if text not in RESOURCE_POLICY_TYPES:
+                raise self.fail(f"ResourcePolicyType '{text}' must be one of {', '.join(RESOURCE_POLICY_TYPES)}", node)
+            return RESOURCE_POLICY_TYPES[text]
+        if actions and all(a.lower().startswith("sts:assumerole") for a in actions):
+            return PolicyType.ROLE_TRUST
+        return PolicyType.RESOURCE
+
+    def policy(self, node: Node, policy_type: PolicyType, policy_id: str) -> Policy:
+        if node.is_object:
+            return parse_policy(node, policy_type=policy_type, policy_id=policy_id, source=self.source)
+        if isinstance(node.value, str) and not node.is_array:
+            line_offset = column_offset = 0
+            source = f"{self.source or '<input>'} ({policy_id})"
+            if node.start is not None and "\n" not in node.value and "\\" not in node.value:
+                # A one-line policy string without escapes: positions map straight onto the file.
+                line_offset, column_offset, source = node.start.line - 1, node.start.column, self.source
+            return parse_policy(node.value, policy_type=policy_type, policy_id=policy_id, source=source,
+                                line_offset=line_offset, column_offset=column_offset)
+        raise self.fail(f"{policy_id} must be a policy: a JSON object or a JSON string", node)
+
+    def context(self, node: Node | None) -> RequestContext:
+        if node is None:
+            return RequestContext()
+        if not node.is_array:
+            raise self.fail("ContextEntries must be a list", node)
+        entries: dict[str, ContextValue] = {}
+        for entry in node.value:
+            if not entry.is_object:
+                raise self.fail("each ContextEntries item must be an object with ContextKeyName,"
+                                " ContextKeyValues and ContextKeyType", entry)
+            members = {m.key: m.value for m in entry.value}
+            unknown = set(members) - {"ContextKeyName", "ContextKeyValues", "ContextKeyType"}
+            if unknown:
+                raise self.fail(f"unknown field '{sorted(unknown)[0]}' in a context entry", entry)
+            name = self.string(members.get("ContextKeyName"), "ContextKeyName")
+            if not name:
+                raise self.fail("a context entry has no ContextKeyName", entry)
+            type_name = self.string(members.get("ContextKeyType"), "ContextKeyType") or "string"
+            spec = CONTEXT_TYPES.get(type_name.lower())
+            if spec is None:
+                raise self.fail(f"unknown ContextKeyType '{type_name}' for '{name}' (expected one of:"
+                                " string, stringList, numeric, numericList, boolean, booleanList, ip, ipList,"
+                                " binary, binaryList, date, dateList)", members.get("ContextKeyType"))
+            values_node = members.get("ContextKeyValues")
+            values = self.strings(values_node, "ContextKeyValues") if values_node is not None else []
+            parser, multivalued = spec
+            if not multivalued and len(values) > 1:
+                raise self.fail(f"context key '{name}' has type {type_name} but {len(values)} values"
+                                f" (use {type_name}List for several)", values_node)
+            if parser is not None:
+                for value in values:
+                    try:
+                        parser(value)
+                    except ValueError as error:
+                        raise self.fail(f"context key '{name}': {error}", values_node) from None
+            if name.lower() in entries:
+                raise self.fail(f"context key '{name}' is given twice", entry)
+            entries[name.lower()] = ContextValue(tuple(values), multivalued, type_name)
+        return RequestContext.of(entries)
+
+
+# -- output ---------------------------------------------------------------------------------
+
+def _position(position: Position | None) -> dict[str, int] | None:
+    if position is None:
+        return None
+    return {"Line": position.line, "Column": position.column}
+
+
+def statement_to_json(match_policy: Policy, statement: Any) -> dict[str, Any]:
+    return {
+        "SourcePolicyId": match_policy.policy_id,
+        "SourcePolicyType": match_policy.policy_type.value,
+        "Source": statement.start.source if statement.start and statement.start.source else match_policy.source,
+        "Sid": statement.sid,
+        "StatementIndex": statement.index,
+        "StartPosition": _position(statement.start),
+        "EndPosition": _position(statement.end),
+    }
+
+
+def _match_to_json(match: StatementMatch) -> dict[str, Any]:
+    out = statement_to_json(match.policy, match.statement)
+    out["Effect"] = match.statement.effect.value
+    if match.grant is not None:
+        out["PrincipalMatch"] = match.grant.value
+    return out
+
+
+def result_to_json(result: AuthorizationResult, *, explain: bool = False) -> dict[str, Any]:
+    return {
+        "EvalActionName": result.request.action,
+        "EvalResourceName": result.request.resource,
+        "EvalDecision": result.decision.value,
+        "DecidingGate": result.deciding_gate.value if result.deciding_gate else None,
+        "Message": result.message,
+        "MatchedStatements": [_match_to_json(m) for m in result.deciding_statements],
+        "MissingContextValues": list(result.missing_context_keys),
+        "Errors": list(result.errors),
+        "Explanation": explanation_to_json(result) if explain else None,
+    }
+
+
+def explanation_to_json(result: AuthorizationResult) -> dict[str, Any]:
+    return {
+        "Gates": [{"Gate": g.gate.value, "Status": g.status.value, "Note": g.note,
+                   "Statements": [_match_to_json(m) for m in g.statements]} for g in result.gates],
+        "Policies": [_policy_trace_to_json(o) for o in result.policies],
+    }
+
+
+def _policy_trace_to_json(outcome: PolicyOutcome) -> dict[str, Any]:
+    policy = outcome.policy
+    return {
+        "PolicyId": policy.policy_id,
+        "PolicyType": policy.policy_type.value,
+        "Valid": policy.is_valid,
+        "Issues": [str(i) for i in policy.issues],
+        "Statements": [_trace_to_json(policy, t) for t in outcome.statements or ()],
+    }
+
+
+def _trace_to_json(policy: Policy, trace: StatementTrace) -> dict[str, Any]:
+    out = statement_to_json(policy, trace.statement)
+    out.update({
+        "Effect": trace.statement.effect.value,
+        "ActionMatched": trace.action_matched,
+        "ResourceMatched": trace.resource_matched,
+        "PrincipalMatched": trace.principal,
+        "Conditions": [_condition_to_json(c) for c in trace.conditions],
+        "Applies": trace.applies,
+        "Note": trace.note,
+    })
+    return out
+
+
+def _condition_to_json(result: ConditionResult) -> dict[str, Any]:
+    return {
+        "Operator": result.clause.operator,
+        "Key": result.clause.key,
+        "PolicyValues": list(result.policy_values),
+        "RequestValues": None if result.request_values is None else list(result.request_values),
+        "Result": result.outcome.value,
+        "Position": _position(result.clause.position),
+        "Detail": result.detail,
+    }
