@@ -75,3 +75,42 @@ def template_variables(template: str) -> tuple[str, ...]:
 def fill_template(template: str, values: dict[str, str]) -> str:
     """Substitute ``${Var}`` placeholders; a missing variable is a ``KeyError`` (fail closed)."""
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
+
+
+@functools.lru_cache(maxsize=4096)
+def _capturing_regex(template: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    seen: set[str] = set()
+    position = 0
+    matches = list(_PLACEHOLDER.finditer(template))
+    for index, match in enumerate(matches):
+        parts.append(re.escape(template[position:match.start()]))
+        name = match.group(1)
+        end_of_next = matches[index + 1].start() if index + 1 < len(matches) else len(template)
+        if name in seen:
+            parts.append(f"(?P={_group(name)})")
+        else:
+            seen.add(name)
+            regex = placeholder_regex(name, template[match.end():end_of_next])
+            parts.append(f"(?P<{_group(name)}>{regex})")
+        position = match.end()
+    parts.append(re.escape(template[position:]))
+    return re.compile("".join(parts))
+
+
+def _group(name: str) -> str:
+    return "v_" + re.sub(r"\W", "_", name)
+
+
+def parse_arn(template: str, arn: str) -> dict[str, str] | None:
+    """The placeholder values of ``arn`` read through ``template``, or None if it does not match.
+
+    ``parse_arn("arn:${Partition}:ecs:${Region}:${Account}:cluster/${ClusterName}",
+    "arn:aws:ecs:us-east-1:123456789012:cluster/prod")`` gives ``{"Partition": "aws", ...,
+    "ClusterName": "prod"}``.
+    """
+    match = _capturing_regex(template).fullmatch(arn)
+    if match is None:
+        return None
+    names = template_variables(template)
+    return {name: match.group(_group(name)) for name in dict.fromkeys(names)}

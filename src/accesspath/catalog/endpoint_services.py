@@ -162,7 +162,7 @@ def _entry(raw: Mapping[str, Any]) -> EndpointService:
 
 def load_endpoint_services_document() -> dict[str, Any]:
     """The raw data file (for schema validation and tooling)."""
-    text = resources.files("accesspath.data").joinpath("endpoint_services.json").read_text("utf-8")
+    text = resources.files("accesspath").joinpath("data", "endpoint_services.json").read_text("utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
 

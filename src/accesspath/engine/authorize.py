@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Sequence
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Mapping, Sequence
 
 from accesspath.engine.evaluate import CompiledPolicy, PolicyOutcome, StatementMatch
 from accesspath.engine.principals import GrantKind
-from accesspath.engine.request import (
-    AuthorizationRequest, ContextValue, PrincipalKind, RequestContext, RequestPrincipal,
-)
+from accesspath.engine.request import AuthorizationRequest, ContextValue, PrincipalKind, RequestPrincipal
 from accesspath.policy.model import Policy, PolicyType
 
 
@@ -54,6 +54,10 @@ class PolicySet:
     rcps: tuple[tuple[CompiledPolicy, ...], ...] | None = None
     vpc_endpoint: tuple[CompiledPolicy, ...] | None = None
     management_account: str | None = None
+    # Decisions already made for identical requests (policies are immutable, so they cannot change).
+    decision_cache: dict[tuple[object, ...], "AuthorizationResult"] = field(
+        default_factory=dict, compare=False, repr=False)
+    decision_cache_size: int = 8192
 
     @classmethod
     def of(cls, *, identity: Sequence[Policy] = (), permissions_boundary: Sequence[Policy] | None = None,
@@ -112,184 +116,218 @@ class AuthorizationResult:
 
 
 def authorize(request: AuthorizationRequest, policies: PolicySet, *, explain: bool = False) -> AuthorizationResult:
-    """Decide one request exactly as AWS would, and say what decided it."""
+    """Decide one request exactly as AWS would, and say what decided it.
+
+    Decisions without an explanation are remembered per policy set: the same request against the
+    same (immutable) policies always gets the same answer.
+    """
     principal = request.principal
-    request = _with_principal_context(request)
-    context = request.context
+    cache = policies.decision_cache if not explain and policies.decision_cache_size > 0 else None
+    key: tuple[object, ...] = ()
+    if cache is not None:
+        key = (principal, request.action, request.resource, request.context.fingerprint())
+        found = cache.get(key)
+        if found is not None:
+            return found
+    request = AuthorizationRequest(principal, request.action, request.resource,
+                                   request.context.with_defaults(_principal_context(principal)))
+    result = _Evaluation(request, policies, explain).decide()
+    if cache is not None:
+        if len(cache) >= policies.decision_cache_size:
+            cache.clear()
+        cache[key] = result
+    return result
 
-    def lookup(key: str) -> str | None:
-        entry = context.get(key)
-        return entry.single if entry is not None else None
 
-    outcomes: list[PolicyOutcome] = []
+class _Evaluation:
+    """One authorization: evaluates the applicable policies once, then walks the gates."""
 
-    def run(compiled: Sequence[CompiledPolicy]) -> tuple[PolicyOutcome, ...]:
-        found = tuple(c.explain(request, lookup) if explain else c.evaluate(request, lookup) for c in compiled)
-        outcomes.extend(found)
+    def __init__(self, request: AuthorizationRequest, policies: PolicySet, explain: bool) -> None:
+        self.request = request
+        self.policies = policies
+        self.explain = explain
+        self.outcomes: list[PolicyOutcome] = []
+        self.invalid: list[Policy] = []
+        self.gates: list[GateOutcome] = []
+        context = request.context
+
+        def lookup(key: str) -> str | None:
+            entry = context.get(key)
+            return entry.single if entry is not None else None
+
+        self.lookup = lookup
+
+    def run(self, compiled: Sequence[CompiledPolicy]) -> list[PolicyOutcome]:
+        request, lookup, explain = self.request, self.lookup, self.explain
+        found = []
+        for policy in compiled:
+            found.append(policy.explain(request, lookup) if explain else policy.evaluate(request, lookup))
+            if not policy.is_valid:
+                self.invalid.append(policy.policy)
+        self.outcomes.extend(found)
         return found
 
-    is_iam = principal.is_iam
-    same_account = policies.resource_owner is None or policies.resource_owner == principal.account
-    in_management = policies.management_account is not None and principal.account == policies.management_account
-    resource_in_management = (policies.management_account is not None and
-                              (policies.resource_owner or principal.account) == policies.management_account)
+    def gate(self, gate: PolicyType, status: GateStatus, statements: tuple[StatementMatch, ...] = (),
+             note: str = "") -> None:
+        if self.explain:
+            self.gates.append(GateOutcome(gate, status, statements, note))
 
-    identity = run(policies.identity) if is_iam and principal.kind is not PrincipalKind.ROOT else ()
-    boundary = (run(policies.permissions_boundary)
-                if policies.permissions_boundary and is_iam and principal.kind is not PrincipalKind.ROOT else None)
-    session = run(policies.session) if policies.session and principal.is_session else None
-    resource = run(policies.resource)
-    scp_applies = (policies.scps is not None and is_iam and not principal.service_linked and not in_management)
-    scps = tuple(run(level) for level in policies.scps) if scp_applies and policies.scps is not None else None
-    rcp_applies = (policies.rcps is not None and not principal.service_linked and not resource_in_management
-                   and request.action.split(":", 1)[0].lower() in RCP_SERVICES)
-    rcps = tuple(run(level) for level in policies.rcps) if rcp_applies and policies.rcps is not None else None
-    vpce = run(policies.vpc_endpoint) if policies.vpc_endpoint is not None else None
+    def result(self, decision: Decision, gate: PolicyType | None,
+               statements: tuple[StatementMatch, ...] = ()) -> AuthorizationResult:
+        request, outcomes = self.request, self.outcomes
+        note = ""
+        broken = self.invalid[0] if self.invalid else None
+        if decision is Decision.ALLOWED and broken is not None:
+            # Fail closed: a policy that AWS would have rejected can never take part in an allow.
+            decision, gate, statements = Decision.IMPLICIT_DENY, broken.policy_type, ()
+            note = f"{broken.policy_id} has errors and cannot be evaluated"
+        errors: tuple[str, ...] = ()
+        if broken is not None or any(o.runtime_errors for o in outcomes):
+            errors = tuple([f"{o.policy.policy_id}: {issue}" for o in outcomes for issue in o.policy.errors]
+                           + [e for o in outcomes for e in o.runtime_errors])
+        missing = tuple(dict.fromkeys(k for o in outcomes for k in o.missing_keys))
+        message = None if decision is Decision.ALLOWED else _message(
+            request, decision, gate or PolicyType.IDENTITY, note)
+        return AuthorizationResult(request, decision, gate, statements, message, errors, missing,
+                                   tuple(self.gates), tuple(outcomes) if self.explain else ())
 
-    errors = [f"{o.policy.policy_id}: {issue}" for o in outcomes for issue in o.policy.errors]
-    errors.extend(e for o in outcomes for e in o.runtime_errors)
-    missing = tuple(dict.fromkeys(k for o in outcomes for k in o.missing_keys))
-    resource_type = policies.resource[0].policy.policy_type if policies.resource else _default_resource_type(request)
+    def decide(self) -> AuthorizationResult:
+        request, policies = self.request, self.policies
+        principal = request.principal
+        is_iam = principal.is_iam
+        has_identity = is_iam and principal.kind is not PrincipalKind.ROOT
+        same_account = policies.resource_owner is None or policies.resource_owner == principal.account
+        management = policies.management_account
+        in_management = management is not None and principal.account == management
+        resource_in_management = management is not None and (policies.resource_owner or principal.account) == management
 
-    gates: list[GateOutcome] = []
+        identity = self.run(policies.identity) if has_identity else ()
+        boundary = self.run(policies.permissions_boundary) if policies.permissions_boundary and has_identity else None
+        session = self.run(policies.session) if policies.session and principal.is_session else None
+        resource = self.run(policies.resource)
+        scps = None
+        if policies.scps is not None and is_iam and not principal.service_linked and not in_management:
+            scps = tuple(self.run(level) for level in policies.scps)
+        rcps = None
+        if (policies.rcps is not None and not principal.service_linked and not resource_in_management
+                and request.action.split(":", 1)[0].lower() in RCP_SERVICES):
+            rcps = tuple(self.run(level) for level in policies.rcps)
+        vpce = self.run(policies.vpc_endpoint) if policies.vpc_endpoint is not None else None
 
-    def result(decision: Decision, gate: PolicyType | None, statements: tuple[StatementMatch, ...],
-               note: str = "") -> AuthorizationResult:
-        final_decision, final_gate, final_note = decision, gate, note
-        if decision is Decision.ALLOWED:
-            broken = next((o.policy for o in outcomes if not o.policy.is_valid), None)
-            if broken is not None:
-                # Fail closed: a policy that AWS would have rejected can never take part in an allow.
-                final_decision, final_gate = Decision.IMPLICIT_DENY, broken.policy_type
-                final_note = f"{broken.policy_id} has errors and cannot be evaluated"
-                statements = ()
-        message = None if final_decision is Decision.ALLOWED else _message(
-            request, principal, final_decision, final_gate or PolicyType.IDENTITY, final_note)
-        return AuthorizationResult(request, final_decision, final_gate, statements, message, tuple(errors),
-                                   missing, tuple(gates), tuple(outcomes) if explain else ())
+        # 1. An explicit deny in any policy wins.
+        denying = [o for o in self.outcomes if o.denies]
+        if denying:
+            denying.sort(key=lambda o: _DENY_REPORT_ORDER.index(o.policy.policy_type))
+            gate_type = denying[0].policy.policy_type
+            statements = tuple(s for o in denying for s in o.denies)
+            self.gate(gate_type, GateStatus.DENY, statements)
+            return self.result(Decision.EXPLICIT_DENY, gate_type, statements)
 
-    # 1. An explicit deny in any policy wins.
-    deny_groups: list[tuple[PolicyType, tuple[StatementMatch, ...]]] = []
-    for group in (identity, boundary or (), session or (), resource, vpce or (),
-                  *(scps or ()), *(rcps or ())):
-        for o in group:
-            if o.denies:
-                deny_groups.append((o.policy.policy_type, o.denies))
-    if deny_groups:
-        deny_groups.sort(key=lambda g: _DENY_REPORT_ORDER.index(g[0]))
-        gate_type = deny_groups[0][0]
-        statements = tuple(s for _, group_statements in deny_groups for s in group_statements)
-        gates.append(GateOutcome(gate_type, GateStatus.DENY, statements))
-        return result(Decision.EXPLICIT_DENY, gate_type, statements)
+        # 2-3. Organizations guardrails: every level from the root down needs an Allow.
+        for kind, levels in ((PolicyType.SCP, scps), (PolicyType.RCP, rcps)):
+            if levels is None:
+                continue
+            allowing: tuple[StatementMatch, ...] = ()
+            for depth, level in enumerate(levels):
+                level_allows = tuple(s for o in level for s in o.allows)
+                if not level_allows:
+                    self.gate(kind, GateStatus.NO_ALLOW, allowing,
+                              f"nothing at level {depth} (0 = the organization root) allows the request")
+                    return self.result(Decision.IMPLICIT_DENY, kind)
+                allowing += level_allows
+            self.gate(kind, GateStatus.ALLOW, allowing)
 
-    # 2-3. Organizations guardrails: every level from the root down needs an Allow.
-    for kind, levels in ((PolicyType.SCP, scps), (PolicyType.RCP, rcps)):
-        if levels is None:
-            gates.append(GateOutcome(kind, GateStatus.NOT_APPLICABLE, ()))
-            continue
-        allowing: list[StatementMatch] = []
-        for depth, level in enumerate(levels):
-            level_allows = tuple(s for o in level for s in o.allows)
-            if not level_allows:
-                gates.append(GateOutcome(kind, GateStatus.NO_ALLOW, tuple(allowing),
-                                         f"no {kind.label} at level {depth} (0 = root) allows the request"))
-                return result(Decision.IMPLICIT_DENY, kind, ())
-            allowing.extend(level_allows)
-        gates.append(GateOutcome(kind, GateStatus.ALLOW, tuple(allowing)))
+        # 4. The VPC endpoint the request travels through.
+        granted: tuple[StatementMatch, ...] = ()
+        if vpce is not None:
+            granted = tuple(s for o in vpce for s in o.allows)
+            if not granted:
+                self.gate(PolicyType.VPC_ENDPOINT, GateStatus.NO_ALLOW)
+                return self.result(Decision.IMPLICIT_DENY, PolicyType.VPC_ENDPOINT)
+            self.gate(PolicyType.VPC_ENDPOINT, GateStatus.ALLOW, granted)
 
-    # 4. The VPC endpoint the request travels through.
-    if vpce is not None:
-        endpoint_allows = tuple(s for o in vpce for s in o.allows)
-        if not endpoint_allows:
-            gates.append(GateOutcome(PolicyType.VPC_ENDPOINT, GateStatus.NO_ALLOW, ()))
-            return result(Decision.IMPLICIT_DENY, PolicyType.VPC_ENDPOINT, ())
-        gates.append(GateOutcome(PolicyType.VPC_ENDPOINT, GateStatus.ALLOW, endpoint_allows))
-    else:
-        gates.append(GateOutcome(PolicyType.VPC_ENDPOINT, GateStatus.NOT_APPLICABLE, ()))
+        resource_allows = tuple(s for o in resource for s in o.allows)
+        best_grant = _strongest(resource_allows)
+        resource_type = (policies.resource[0].policy.policy_type if policies.resource
+                         else _default_resource_type(request))
+        required = resource_type in (PolicyType.ROLE_TRUST, PolicyType.KMS_KEY)
 
-    granted: tuple[StatementMatch, ...] = tuple(s for o in vpce or () for s in o.allows)
-    resource_allows = tuple(s for o in resource for s in o.allows)
-    best_grant = _strongest(resource_allows)
-    required = resource_type in (PolicyType.ROLE_TRUST, PolicyType.KMS_KEY)
+        # Service principals and anonymous callers have no identity policies: only a
+        # resource-based policy can let them in.
+        if not is_iam:
+            if best_grant is None:
+                self.gate(resource_type, GateStatus.NO_ALLOW)
+                return self.result(Decision.IMPLICIT_DENY, resource_type)
+            self.gate(resource_type, GateStatus.ALLOW, resource_allows)
+            return self.result(Decision.ALLOWED, None, granted + resource_allows)
 
-    # Service principals and anonymous callers have no identity policies: only a resource-based
-    # policy can let them in.
-    if not is_iam:
-        if best_grant is None:
-            gates.append(GateOutcome(resource_type, GateStatus.NO_ALLOW, ()))
-            return result(Decision.IMPLICIT_DENY, resource_type, ())
-        gates.append(GateOutcome(resource_type, GateStatus.ALLOW, resource_allows))
-        return result(Decision.ALLOWED, None, granted + resource_allows)
+        identity_allows = tuple(s for o in identity for s in o.allows)
+        identity_ok = bool(identity_allows) or principal.kind is PrincipalKind.ROOT
 
-    identity_allows = tuple(s for o in identity for s in o.allows)
-    root_of_own_account = principal.kind is PrincipalKind.ROOT
-
-    if same_account:
-        if required and best_grant is None:
-            gates.append(GateOutcome(resource_type, GateStatus.NO_ALLOW, ()))
-            return result(Decision.IMPLICIT_DENY, resource_type, ())
-        if best_grant is GrantKind.DIRECT:
-            # A grant to the exact user, session or federated-user ARN (or to "*") is not limited
-            # by implicit denies in identity policies, boundaries or session policies.
-            gates.append(GateOutcome(resource_type, GateStatus.ALLOW, resource_allows))
-            gates.append(GateOutcome(PolicyType.IDENTITY, GateStatus.NOT_NEEDED, identity_allows))
-            return result(Decision.ALLOWED, None, granted + resource_allows)
-        if best_grant is GrantKind.ROLE:
-            gates.append(GateOutcome(resource_type, GateStatus.ALLOW, resource_allows,
-                                     "granted to the role: its permissions boundary and session policy still apply"))
-            gates.append(GateOutcome(PolicyType.IDENTITY, GateStatus.NOT_NEEDED, identity_allows))
-            granted += resource_allows
+        if same_account:
+            if required and best_grant is None:
+                self.gate(resource_type, GateStatus.NO_ALLOW)
+                return self.result(Decision.IMPLICIT_DENY, resource_type)
+            if best_grant is GrantKind.DIRECT:
+                # A grant to the exact user, session or federated-user ARN (or to "*") is not
+                # limited by implicit denies in identity policies, boundaries or session policies.
+                self.gate(resource_type, GateStatus.ALLOW, resource_allows)
+                self.gate(PolicyType.IDENTITY, GateStatus.NOT_NEEDED, identity_allows)
+                return self.result(Decision.ALLOWED, None, granted + resource_allows)
+            if best_grant is GrantKind.ROLE:
+                self.gate(resource_type, GateStatus.ALLOW, resource_allows,
+                          "granted to the role: its permissions boundary and session policy still apply")
+                self.gate(PolicyType.IDENTITY, GateStatus.NOT_NEEDED, identity_allows)
+                granted += resource_allows
+            else:
+                if resource_allows:
+                    self.gate(resource_type, GateStatus.ALLOW, resource_allows,
+                              "granted to the account: identity-based policies must allow too")
+                if not identity_ok:
+                    self.gate(PolicyType.IDENTITY, GateStatus.NO_ALLOW)
+                    return self.result(Decision.IMPLICIT_DENY, PolicyType.IDENTITY)
+                self.gate(PolicyType.IDENTITY, GateStatus.ALLOW, identity_allows)
+                granted += resource_allows + identity_allows
         else:
-            if policies.resource:
-                gates.append(GateOutcome(resource_type, GateStatus.ALLOW if resource_allows else GateStatus.NO_ALLOW,
-                                         resource_allows, "granted to the account: identity policies decide"
-                                         if resource_allows else ""))
-            if not (identity_allows or root_of_own_account):
-                gates.append(GateOutcome(PolicyType.IDENTITY, GateStatus.NO_ALLOW, ()))
-                return result(Decision.IMPLICIT_DENY, PolicyType.IDENTITY, ())
-            gates.append(GateOutcome(PolicyType.IDENTITY, GateStatus.ALLOW, identity_allows))
-            granted += resource_allows + identity_allows
-    else:
-        if not (identity_allows or root_of_own_account):
-            gates.append(GateOutcome(PolicyType.IDENTITY, GateStatus.NO_ALLOW, (),
-                                     "cross-account: the caller's own account must allow"))
-            return result(Decision.IMPLICIT_DENY, PolicyType.IDENTITY, ())
-        gates.append(GateOutcome(PolicyType.IDENTITY, GateStatus.ALLOW, identity_allows))
-        granted += identity_allows
+            if not identity_ok:
+                self.gate(PolicyType.IDENTITY, GateStatus.NO_ALLOW, (),
+                          "cross-account: the caller's own account must allow the request")
+                return self.result(Decision.IMPLICIT_DENY, PolicyType.IDENTITY)
+            self.gate(PolicyType.IDENTITY, GateStatus.ALLOW, identity_allows)
+            granted += identity_allows
 
-    # 6. Permissions boundary.
-    if boundary is not None:
-        boundary_allows = tuple(s for o in boundary for s in o.allows)
-        if not boundary_allows:
-            gates.append(GateOutcome(PolicyType.PERMISSIONS_BOUNDARY, GateStatus.NO_ALLOW, ()))
-            return result(Decision.IMPLICIT_DENY, PolicyType.PERMISSIONS_BOUNDARY, ())
-        gates.append(GateOutcome(PolicyType.PERMISSIONS_BOUNDARY, GateStatus.ALLOW, boundary_allows))
-        granted += boundary_allows
+        # 6. Permissions boundary.
+        if boundary is not None:
+            boundary_allows = tuple(s for o in boundary for s in o.allows)
+            if not boundary_allows:
+                self.gate(PolicyType.PERMISSIONS_BOUNDARY, GateStatus.NO_ALLOW)
+                return self.result(Decision.IMPLICIT_DENY, PolicyType.PERMISSIONS_BOUNDARY)
+            self.gate(PolicyType.PERMISSIONS_BOUNDARY, GateStatus.ALLOW, boundary_allows)
+            granted += boundary_allows
 
-    # 7. Session policies; a federated user session without one has no permissions.
-    if principal.is_session:
+        # 7. Session policies; a federated user session without one has no permissions.
         if session is not None:
             session_allows = tuple(s for o in session for s in o.allows)
             if not session_allows:
-                gates.append(GateOutcome(PolicyType.SESSION, GateStatus.NO_ALLOW, ()))
-                return result(Decision.IMPLICIT_DENY, PolicyType.SESSION, ())
-            gates.append(GateOutcome(PolicyType.SESSION, GateStatus.ALLOW, session_allows))
+                self.gate(PolicyType.SESSION, GateStatus.NO_ALLOW)
+                return self.result(Decision.IMPLICIT_DENY, PolicyType.SESSION)
+            self.gate(PolicyType.SESSION, GateStatus.ALLOW, session_allows)
             granted += session_allows
         elif principal.kind is PrincipalKind.FEDERATED_USER:
-            gates.append(GateOutcome(PolicyType.SESSION, GateStatus.NO_ALLOW, (),
-                                     "a federated user session without a session policy has no permissions"))
-            return result(Decision.IMPLICIT_DENY, PolicyType.SESSION, ())
+            self.gate(PolicyType.SESSION, GateStatus.NO_ALLOW, (),
+                      "a federated user session without a session policy has no permissions")
+            return self.result(Decision.IMPLICIT_DENY, PolicyType.SESSION)
 
-    # 8. Cross-account: the resource's owner must allow the caller too.
-    if not same_account:
-        if best_grant is None:
-            gates.append(GateOutcome(resource_type, GateStatus.NO_ALLOW, (),
-                                     "cross-account: the resource's policy must allow the caller"))
-            return result(Decision.IMPLICIT_DENY, resource_type, ())
-        gates.append(GateOutcome(resource_type, GateStatus.ALLOW, resource_allows))
-        granted += resource_allows
+        # 8. Cross-account: the resource's owner must allow the caller too.
+        if not same_account:
+            if best_grant is None:
+                self.gate(resource_type, GateStatus.NO_ALLOW, (),
+                          "cross-account: the resource's own policy must allow the caller")
+                return self.result(Decision.IMPLICIT_DENY, resource_type)
+            self.gate(resource_type, GateStatus.ALLOW, resource_allows)
+            granted += resource_allows
 
-    return result(Decision.ALLOWED, None, granted)
+        return self.result(Decision.ALLOWED, None, granted)
 
 
 def _strongest(matches: tuple[StatementMatch, ...]) -> GrantKind | None:
@@ -308,34 +346,30 @@ def _default_resource_type(request: AuthorizationRequest) -> PolicyType:
     return PolicyType.RESOURCE
 
 
-def _with_principal_context(request: AuthorizationRequest) -> AuthorizationRequest:
-    """Add the principal keys AWS sets for every request (reference_policies_condition-keys.md)."""
-    principal: RequestPrincipal = request.principal
+@lru_cache(maxsize=1024)
+def _principal_context(principal: RequestPrincipal) -> Mapping[str, ContextValue]:
+    """The principal keys AWS sets on every request (reference_policies_condition-keys.md)."""
     defaults: dict[str, ContextValue] = {}
     if principal.is_iam:
-        defaults["aws:PrincipalArn"] = ContextValue((principal.principal_arn,), type_name="arn")
+        defaults["aws:principalarn"] = ContextValue((principal.principal_arn,), type_name="arn")
         if principal.account:
-            defaults["aws:PrincipalAccount"] = ContextValue((principal.account,))
-        defaults["aws:PrincipalIsAWSService"] = ContextValue(("false",), type_name="boolean")
+            defaults["aws:principalaccount"] = ContextValue((principal.account,))
+        defaults["aws:principalisawsservice"] = ContextValue(("false",), type_name="boolean")
         principal_type = {PrincipalKind.USER: "User", PrincipalKind.ROLE_SESSION: "AssumedRole",
                           PrincipalKind.FEDERATED_USER: "FederatedUser", PrincipalKind.ROOT: "Account"}
-        defaults["aws:PrincipalType"] = ContextValue((principal_type[principal.kind],))
+        defaults["aws:principaltype"] = ContextValue((principal_type[principal.kind],))
         if principal.kind is PrincipalKind.USER and principal.user_name:
             defaults["aws:username"] = ContextValue((principal.user_name,))
     elif principal.kind is PrincipalKind.SERVICE and principal.service:
-        defaults["aws:PrincipalIsAWSService"] = ContextValue(("true",), type_name="boolean")
-        defaults["aws:PrincipalServiceName"] = ContextValue((principal.service,))
-    if not defaults:
-        return request
-    return AuthorizationRequest(principal, request.action, request.resource,
-                                request.context.with_defaults(defaults))
+        defaults["aws:principalisawsservice"] = ContextValue(("true",), type_name="boolean")
+        defaults["aws:principalservicename"] = ContextValue((principal.service,))
+    return MappingProxyType(defaults)
 
 
-def _message(request: AuthorizationRequest, principal: RequestPrincipal, decision: Decision,
-             gate: PolicyType, note: str) -> str:
+def _message(request: AuthorizationRequest, decision: Decision, gate: PolicyType, note: str) -> str:
     """The access denied text AWS returns (troubleshoot_access-denied.md)."""
     on_resource = "" if request.resource == "*" else f" on resource: {request.resource}"
-    head = f"User: {principal.arn} is not authorized to perform: {request.action}{on_resource}"
+    head = f"User: {request.principal.arn} is not authorized to perform: {request.action}{on_resource}"
     if decision is Decision.EXPLICIT_DENY:
         if gate is PolicyType.ROLE_TRUST:
             tail = " with an explicit deny in the role trust policy"

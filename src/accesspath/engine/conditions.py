@@ -1,4 +1,4 @@
-"""Evaluate one condition clause against the request context.
+"""Evaluate condition clauses against the request context.
 
 Source: reference_policies_elements_condition_operators.md and
 reference_policies_condition-single-vs-multi-valued-context-keys:
@@ -6,19 +6,21 @@ reference_policies_condition-single-vs-multi-valued-context-keys:
   ``...IfExists`` (true), ``ForAllValues:`` (true) and ``Null``; ``ForAnyValue:`` is false;
 - several policy values: any may match (OR); negated operators hold when none matches (NOR);
 - ``ForAllValues:`` every request value must satisfy the operator, ``ForAnyValue:`` at least one.
+
+Each clause is compiled once into a :class:`CompiledClause` whose ``match`` tests one request
+value against all policy values (a set lookup where the values are plain strings).
 """
 
 from __future__ import annotations
 
-import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from enum import Enum
 
+from accesspath.engine.request import ContextValue, RequestContext
 from accesspath.policy.model import ConditionClause
-from accesspath.policy.operators import OPERATORS, REQUEST_VALUE_PARSERS, OperatorSpec
-from accesspath.policy.patterns import VariableLookup
-from accesspath.engine.request import RequestContext
+from accesspath.policy.operators import OPERATORS, REQUEST_VALUE_PARSERS
+from accesspath.policy.patterns import LITERAL, VariableLookup
 
 
 class Outcome(str, Enum):
@@ -29,105 +31,136 @@ class Outcome(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class ConditionResult:
+    """One clause's evaluation, for explanations."""
+
     clause: ConditionClause
     outcome: Outcome
     request_values: tuple[str, ...] | None   # None: the key is missing from the request
-    policy_values: tuple[str, ...]            # after variable substitution (None-valued dropped)
+    policy_values: tuple[str, ...]            # after variable substitution
     detail: str = ""
 
 
-def evaluate_clause(clause: ConditionClause, context: RequestContext, lookup: VariableLookup | None,
-                    *, explain: bool = False) -> ConditionResult | Outcome:
-    """The clause's outcome; a full :class:`ConditionResult` when ``explain`` is set."""
+# Tests one request value against every policy value of a clause: True when any matches.
+Matcher = Callable[[str, "VariableLookup | None"], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledClause:
+    clause: ConditionClause
+    key: str                 # lowercased
+    negated: bool
+    is_null: bool
+    set_operator: str | None
+    if_exists: bool
+    match: Matcher
+
+
+def compile_clause(clause: ConditionClause) -> CompiledClause:
     spec = OPERATORS[clause.base]
-    entry = context.get(clause.key_lower)
+    return CompiledClause(clause, clause.key_lower, spec.negated, spec.family == "null", clause.set_operator,
+                          clause.if_exists, _matcher(clause))
+
+
+def _matcher(clause: ConditionClause) -> Matcher:
+    spec = OPERATORS[clause.base]
+    family = spec.family
+    if family in ("string", "arn", "bool"):
+        patterns = clause.patterns
+        lower_input = family == "bool"
+        if all(not p.has_variables for p in patterns) and all(p.mode == LITERAL for p in patterns):
+            # Plain strings: a set lookup (IgnoreCase and Bool compare case-folded text).
+            fold = patterns[0].ignore_case if patterns else False
+            texts = [p.render(None) or "" for p in patterns]
+            values = frozenset(t.casefold() if fold else t for t in texts)
+            if fold:
+                return lambda value, lookup: value.casefold() in values
+            return lambda value, lookup: value in values
+        if lower_input:
+            return lambda value, lookup: any(p.matches(value.strip().lower(), lookup) for p in patterns)
+        if len(patterns) == 1:
+            only = patterns[0]
+            return lambda value, lookup: only.matches(value, lookup)
+        return lambda value, lookup: any(p.matches(value, lookup) for p in patterns)
+    parse = REQUEST_VALUE_PARSERS.get(family)
+    parsed = clause.parsed
+    if family == "ip":
+        networks = parsed
+
+        def match_ip(value: str, lookup: VariableLookup | None) -> bool:
+            address = parse(value)  # type: ignore[misc]
+            return any(address.version == n.version and address in n for n in networks)  # type: ignore[attr-defined]
+        return match_ip
+    if family == "binary":
+        return lambda value, lookup: parse(value) in parsed  # type: ignore[misc]
+    if family == "null":
+        return lambda value, lookup: False
+    comparison = spec.comparison
+    compare: Callable[[object, object], bool] = {
+        "equals": lambda a, b: a == b, "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b,  # type: ignore[operator]
+        "gt": lambda a, b: a > b, "gte": lambda a, b: a >= b,  # type: ignore[operator]
+    }[comparison]
+
+    def match_ordered(value: str, lookup: VariableLookup | None) -> bool:
+        number = parse(value)  # type: ignore[misc]
+        return any(compare(number, p) for p in parsed)
+    return match_ordered
+
+
+def evaluate(compiled: CompiledClause, context: RequestContext, lookup: VariableLookup | None) -> Outcome:
+    """The clause's outcome for this request."""
+    return evaluate_values(compiled, context.get(compiled.key), lookup)
+
+
+def evaluate_values(compiled: CompiledClause, entry: ContextValue | None, lookup: VariableLookup | None) -> Outcome:
+    """The clause's outcome given the request's entry for its key (None when missing)."""
     values = entry.values if entry is not None else ()
-    missing = not values
-
-    if spec.family == "null":
-        # "true": the key must be absent; "false": it must be present. Several values: any.
-        outcome = Outcome.TRUE if any((v == "true") == missing for v in clause.parsed) else Outcome.FALSE
-        return _result(clause, outcome, None if missing else values, clause.values, explain)
-
-    if missing:
-        if clause.if_exists or clause.set_operator == "ForAllValues":
-            outcome = Outcome.TRUE
-        elif clause.set_operator == "ForAnyValue":
-            outcome = Outcome.FALSE
-        else:
-            outcome = Outcome.TRUE if spec.negated else Outcome.FALSE
-        return _result(clause, outcome, None, clause.values, explain)
-
+    if not values:
+        if compiled.is_null:
+            # "true": the key must be absent; "false": it must be present. Several values: any.
+            return Outcome.TRUE if "true" in compiled.clause.parsed else Outcome.FALSE
+        if compiled.if_exists or compiled.set_operator == "ForAllValues":
+            return Outcome.TRUE
+        if compiled.set_operator == "ForAnyValue":
+            return Outcome.FALSE
+        return Outcome.TRUE if compiled.negated else Outcome.FALSE
+    if compiled.is_null:
+        return Outcome.TRUE if "false" in compiled.clause.parsed else Outcome.FALSE
+    match = compiled.match
     try:
-        matches = [_matches_any(spec, clause, value, lookup) for value in values]
-    except ValueError as error:
-        return _result(clause, Outcome.ERROR, values, clause.values, explain, str(error))
+        if compiled.set_operator is None:
+            hit = False
+            for value in values:
+                if match(value, lookup):
+                    hit = True
+                    break
+            return Outcome.TRUE if hit != compiled.negated else Outcome.FALSE
+        # Per request value, the operator holds when it matches (positive) or matches nothing (negated).
+        negated = compiled.negated
+        holds = [match(value, lookup) != negated for value in values]
+    except ValueError:
+        return Outcome.ERROR
+    ok = all(holds) if compiled.set_operator == "ForAllValues" else any(holds)
+    return Outcome.TRUE if ok else Outcome.FALSE
 
-    # Per request value, the operator holds when it matches (positive) or matches nothing (negated).
-    holds = [m != spec.negated for m in matches]
-    if clause.set_operator == "ForAllValues":
-        ok = all(holds)
-    elif clause.set_operator == "ForAnyValue":
-        ok = any(holds)
-    elif spec.negated:
-        ok = not any(matches)
+
+def explain(compiled: CompiledClause, context: RequestContext, lookup: VariableLookup | None) -> ConditionResult:
+    """The same outcome as :func:`evaluate`, with the values on both sides."""
+    outcome = evaluate(compiled, context, lookup)
+    entry = context.get(compiled.key)
+    request_values = entry.values if entry is not None and entry.values else None
+    clause = compiled.clause
+    detail = ""
+    if outcome is Outcome.ERROR and request_values is not None:
+        for value in request_values:
+            try:
+                compiled.match(value, lookup)
+            except ValueError as error:
+                detail = str(error)
+                break
+    if clause.patterns:
+        policy_values = tuple(p.render(lookup) or f"{p.text} (variable has no value)" for p in clause.patterns)
     else:
-        ok = any(matches)
-    outcome = Outcome.TRUE if ok else Outcome.FALSE
-    if not explain:
-        return outcome
-    return ConditionResult(clause, outcome, values, _rendered_policy_values(clause, lookup))
-
-
-def _result(clause: ConditionClause, outcome: Outcome, request_values: tuple[str, ...] | None,
-            policy_values: tuple[str, ...], explain: bool, detail: str = "") -> ConditionResult | Outcome:
-    if not explain:
-        return outcome
+        policy_values = clause.values
     return ConditionResult(clause, outcome, request_values, policy_values, detail)
 
 
-def _rendered_policy_values(clause: ConditionClause, lookup: VariableLookup | None) -> tuple[str, ...]:
-    if not clause.patterns:
-        return clause.values
-    rendered = []
-    for pattern in clause.patterns:
-        text = pattern.render(lookup)
-        rendered.append(text if text is not None else f"{pattern.text} (variable has no value)")
-    return tuple(rendered)
-
-
-def _matches_any(spec: OperatorSpec, clause: ConditionClause, request_value: str,
-                 lookup: VariableLookup | None) -> bool:
-    """Does one request value match any policy value (before negation)?"""
-    family = spec.family
-    if family in ("string", "arn"):
-        return any(p.matches(request_value, lookup) for p in clause.patterns)
-    if family == "bool":
-        lowered = request_value.strip().lower()
-        return any(p.matches(lowered, lookup) for p in clause.patterns)
-    parsed_request = REQUEST_VALUE_PARSERS[family](request_value)
-    if family == "ip":
-        address = parsed_request
-        return any(_in_network(address, network) for network in clause.parsed)
-    if family == "binary":
-        return any(parsed_request == policy for policy in clause.parsed)
-    return any(_compare(spec.comparison, parsed_request, policy) for policy in clause.parsed)
-
-
-def _in_network(address: object, network: object) -> bool:
-    assert isinstance(network, (ipaddress.IPv4Network, ipaddress.IPv6Network))
-    assert isinstance(address, (ipaddress.IPv4Address, ipaddress.IPv6Address))
-    return address.version == network.version and address in network
-
-
-def _compare(comparison: str, request: Decimal | float, policy: object) -> bool:
-    assert isinstance(policy, (Decimal, float))
-    if comparison == "equals":
-        return request == policy
-    if comparison == "lt":
-        return request < policy
-    if comparison == "lte":
-        return request <= policy
-    if comparison == "gt":
-        return request > policy
-    return request >= policy

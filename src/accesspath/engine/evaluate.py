@@ -1,15 +1,18 @@
 """Evaluate one policy against one request: which statements apply, and why.
 
-The fast path indexes a policy's statements by action and resource (a compiled policy is
-reused across requests); the explaining path walks every statement and records each element's
-outcome. Both call the same element checks, so they cannot disagree.
+A :class:`CompiledPolicy` is built once per policy and reused across requests: its statements
+are indexed by action and resource and their conditions compiled. The fast path
+(:meth:`CompiledPolicy.evaluate`) visits only the statements the index returns; the explaining
+path (:meth:`CompiledPolicy.explain`) walks every statement and records each element's outcome.
+Both use the same element checks and the same compiled conditions, so they cannot disagree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accesspath.engine.conditions import ConditionResult, Outcome, evaluate_clause
+from accesspath.engine import conditions
+from accesspath.engine.conditions import CompiledClause, ConditionResult, Outcome, evaluate_values
 from accesspath.engine.principals import GrantKind, match_principal
 from accesspath.engine.request import AuthorizationRequest
 from accesspath.policy.model import Effect, Policy, Statement
@@ -51,22 +54,35 @@ class PolicyOutcome:
     statements: tuple[StatementTrace, ...] | None  # only when explaining
 
 
-class CompiledPolicy:
-    """A parsed policy with per-request caches: statements indexed by action and resource."""
+@dataclass(frozen=True, slots=True)
+class _CompiledStatement:
+    statement: Statement
+    clauses: tuple[CompiledClause, ...]
+    is_allow: bool
+    resource_has_variables: bool
 
-    __slots__ = ("policy", "_valid", "_by_action", "_by_request", "_takes_principal")
+
+class CompiledPolicy:
+    """A parsed policy with its statements compiled and indexed by action and resource."""
+
+    __slots__ = ("policy", "is_valid", "_statements", "_by_action", "_by_request", "_takes_principal", "_empty")
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        self.is_valid = policy.is_valid
         # Statements with errors are never evaluated; see docs/evaluation.md "Fail closed".
-        self._valid = tuple(s for s in policy.statements if s.valid)
-        self._by_action: dict[str, tuple[Statement, ...]] = {}
-        self._by_request: dict[tuple[str, str], tuple[tuple[Statement, bool], ...]] = {}
+        self._statements = tuple(
+            _CompiledStatement(s, tuple(conditions.compile_clause(c) for c in s.conditions),
+                               s.effect is Effect.ALLOW,
+                               s.resource is not None and any(p.has_variables for p in s.resource.patterns))
+            for s in policy.statements if s.valid)
+        self._by_action: dict[str, tuple[_CompiledStatement, ...]] = {}
+        self._by_request: dict[tuple[str, str], tuple[_CompiledStatement, ...]] = {}
         self._takes_principal = policy.policy_type.takes_principal
+        self._empty = PolicyOutcome(policy, (), (), (), (), None)
 
-    def candidates(self, action: str, resource: str) -> tuple[tuple[Statement, bool], ...]:
-        """Statements whose Action and (variable-free) Resource match; the flag says the Resource
-        holds variables and must still be checked for this request."""
+    def candidates(self, action: str, resource: str) -> tuple[_CompiledStatement, ...]:
+        """Statements whose Action matches and whose Resource matches or holds variables."""
         key = (action, resource)
         found = self._by_request.get(key)
         if found is not None:
@@ -74,47 +90,58 @@ class CompiledPolicy:
         action_lower = action.lower()
         by_action = self._by_action.get(action_lower)
         if by_action is None:
-            by_action = tuple(s for s in self._valid if action_matches(s, action))
+            by_action = tuple(c for c in self._statements if action_matches(c.statement, action))
             if len(self._by_action) > _CACHE_LIMIT:
                 self._by_action.clear()
             self._by_action[action_lower] = by_action
-        result: list[tuple[Statement, bool]] = []
-        for statement in by_action:
-            block = statement.resource
-            if block is None:
-                result.append((statement, False))
-            elif any(p.has_variables for p in block.patterns):
-                result.append((statement, True))
-            elif resource_matches(statement, resource, None):
-                result.append((statement, False))
-        found = tuple(result)
+        found = tuple(c for c in by_action
+                      if c.resource_has_variables or resource_matches(c.statement, resource, None))
         if len(self._by_request) > _CACHE_LIMIT:
             self._by_request.clear()
         self._by_request[key] = found
         return found
 
     def evaluate(self, request: AuthorizationRequest, lookup: VariableLookup) -> PolicyOutcome:
+        candidates = self.candidates(request.action, request.resource)
+        if not candidates:
+            return self._empty
         allows: list[StatementMatch] = []
         denies: list[StatementMatch] = []
         errors: list[str] = []
         missing: list[str] = []
         policy = self.policy
-        for statement, check_resource in self.candidates(request.action, request.resource):
-            if check_resource and not resource_matches(statement, request.resource, lookup):
+        context = request.context
+        resource = request.resource
+        takes_principal = self._takes_principal
+        for compiled in candidates:
+            statement = compiled.statement
+            if compiled.resource_has_variables and not resource_matches(statement, resource, lookup):
                 continue
             grant = None
-            if self._takes_principal:
+            if takes_principal:
                 grant = match_principal(statement.principal, request.principal)
                 if grant is None:
                     continue
-            applies, error = _conditions_apply(statement, request, lookup, missing)
+            applies = True
+            error = None
+            for clause in compiled.clauses:
+                entry = context.get(clause.key)
+                if entry is None and clause.clause.key not in missing:
+                    missing.append(clause.clause.key)
+                outcome = evaluate_values(clause, entry, lookup)
+                if outcome is Outcome.FALSE:
+                    applies = False
+                elif outcome is Outcome.ERROR:
+                    error = _error_text(conditions.explain(clause, context, lookup))
+                    break
             if error is not None:
                 errors.append(f"{policy.policy_id} {statement.label}: {error}")
-                if statement.effect is Effect.DENY:
+                if not compiled.is_allow:
                     denies.append(StatementMatch(policy, statement, grant, error))
-                continue
-            if applies:
-                (allows if statement.effect is Effect.ALLOW else denies).append(StatementMatch(policy, statement, grant))
+            elif applies:
+                (allows if compiled.is_allow else denies).append(StatementMatch(policy, statement, grant))
+        if not (allows or denies or errors or missing):
+            return self._empty
         return PolicyOutcome(policy, tuple(allows), tuple(denies), tuple(errors), tuple(missing), None)
 
     def explain(self, request: AuthorizationRequest, lookup: VariableLookup) -> PolicyOutcome:
@@ -125,8 +152,10 @@ class CompiledPolicy:
         missing: list[str] = []
         traces: list[StatementTrace] = []
         policy = self.policy
+        compiled_by_statement = {id(c.statement): c for c in self._statements}
         for statement in policy.statements:
-            if not statement.valid:
+            compiled = compiled_by_statement.get(id(statement))
+            if compiled is None:
                 traces.append(StatementTrace(statement, False, None, None, (), False,
                                              "the statement has errors and is not evaluated"))
                 continue
@@ -144,28 +173,30 @@ class CompiledPolicy:
                 if grant is None:
                     traces.append(StatementTrace(statement, True, True, principal_note, (), False))
                     continue
-            results = tuple(evaluate_clause(c, request.context, lookup, explain=True)
-                            for c in statement.conditions)
-            condition_results = tuple(r for r in results if isinstance(r, ConditionResult))
-            for r in condition_results:
-                if r.request_values is None and r.clause.key not in missing:
+            results = tuple(conditions.explain(c, request.context, lookup) for c in compiled.clauses)
+            for r in results:
+                if request.context.get(r.clause.key_lower) is None and r.clause.key not in missing:
                     missing.append(r.clause.key)
-            error = next((f"condition {r.clause.operator} on '{r.clause.key}': {r.detail}"
-                          for r in condition_results if r.outcome is Outcome.ERROR), None)
-            applies = error is None and all(r.outcome is Outcome.TRUE for r in condition_results)
+            failed = next((r for r in results if r.outcome is Outcome.ERROR), None)
+            applies = failed is None and all(r.outcome is Outcome.TRUE for r in results)
             note = ""
-            if error is not None:
+            if failed is not None:
+                error = _error_text(failed)
                 errors.append(f"{policy.policy_id} {statement.label}: {error}")
-                if statement.effect is Effect.DENY:
+                if compiled.is_allow:
+                    note = "a condition could not be evaluated; the Allow is not applied (fail closed)"
+                else:
                     denies.append(StatementMatch(policy, statement, grant, error))
                     applies = True
                     note = "a condition could not be evaluated; the Deny is applied (fail closed)"
-                else:
-                    note = "a condition could not be evaluated; the Allow is not applied (fail closed)"
             elif applies:
-                (allows if statement.effect is Effect.ALLOW else denies).append(StatementMatch(policy, statement, grant))
-            traces.append(StatementTrace(statement, True, True, principal_note, condition_results, applies, note))
+                (allows if compiled.is_allow else denies).append(StatementMatch(policy, statement, grant))
+            traces.append(StatementTrace(statement, True, True, principal_note, results, applies, note))
         return PolicyOutcome(policy, tuple(allows), tuple(denies), tuple(errors), tuple(missing), tuple(traces))
+
+
+def _error_text(result: ConditionResult) -> str:
+    return f"condition {result.clause.operator} on '{result.clause.key}': {result.detail}"
 
 
 def action_matches(statement: Statement, action: str) -> bool:
@@ -180,20 +211,3 @@ def resource_matches(statement: Statement, resource: str, lookup: VariableLookup
         return True
     matched = any(p.matches(resource, lookup) for p in block.patterns)
     return matched != block.negated
-
-
-def _conditions_apply(statement: Statement, request: AuthorizationRequest, lookup: VariableLookup,
-                      missing: list[str]) -> tuple[bool, str | None]:
-    applies = True
-    context = request.context
-    for clause in statement.conditions:
-        if context.get(clause.key_lower) is None and clause.key not in missing:
-            missing.append(clause.key)
-        outcome = evaluate_clause(clause, context, lookup)
-        if outcome is Outcome.ERROR:
-            detail = evaluate_clause(clause, context, lookup, explain=True)
-            reason = detail.detail if isinstance(detail, ConditionResult) else ""
-            return False, f"condition {clause.operator} on '{clause.key}': {reason}"
-        if outcome is Outcome.FALSE:
-            applies = False
-    return applies, None

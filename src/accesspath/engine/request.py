@@ -127,6 +127,7 @@ class RequestContext:
     """Context keys, looked up case-insensitively (key names are not case-sensitive)."""
 
     entries: Mapping[str, ContextValue] = field(default_factory=lambda: MappingProxyType({}))
+    defaults: Mapping[str, ContextValue] | None = None  # keys AWS derives from the principal
 
     @classmethod
     def of(cls, values: Mapping[str, ContextValue | str | list[str] | tuple[str, ...]]) -> "RequestContext":
@@ -141,13 +142,26 @@ class RequestContext:
         return cls(MappingProxyType(entries))
 
     def get(self, key_lower: str) -> ContextValue | None:
-        return self.entries.get(key_lower)
+        found = self.entries.get(key_lower)
+        if found is None and self.defaults is not None:
+            return self.defaults.get(key_lower)
+        return found
 
     def with_defaults(self, defaults: Mapping[str, ContextValue]) -> "RequestContext":
-        """Add keys that are not already present."""
-        merged = dict(defaults)
+        """The same context, falling back to ``defaults`` (lowercased keys) for keys it lacks."""
+        return RequestContext(self.entries, defaults)
+
+    def fingerprint(self) -> tuple[object, ...]:
+        """A hashable summary of every key and value, for caching decisions."""
+        entries = tuple(sorted((k, v.values, v.multivalued) for k, v in self.entries.items()))
+        if self.defaults is None:
+            return entries
+        return entries + (None,) + tuple(sorted((k, v.values, v.multivalued) for k, v in self.defaults.items()))
+
+    def keys(self) -> list[str]:
+        merged = dict(self.defaults or {})
         merged.update(self.entries)
-        return RequestContext(MappingProxyType({k.lower(): v for k, v in merged.items()}))
+        return sorted(merged)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,9 +39,6 @@ class Variable:
     text: str
 
 
-Token = str | Variable  # a str token is literal text, or exactly STAR / QUESTION as wildcards
-
-
 @dataclass(frozen=True, slots=True)
 class Wildcard:
     symbol: str
@@ -114,6 +111,7 @@ class Pattern:
     ignore_case: bool
     has_variables: bool
     _static: re.Pattern[str] | None
+    variables: tuple[Variable, ...] = ()
 
     @classmethod
     def compile(cls, text: str, *, mode: str, variables: bool = False,
@@ -125,16 +123,17 @@ class Pattern:
             source = _regex_source(tokens, mode, None)
             assert source is not None
             static = _compiled(source, ignore_case)
-        return cls(text, tokens, mode, ignore_case, has_variables, static)
+        variables_found = tuple(t for t in tokens if isinstance(t, Variable))
+        return cls(text, tokens, mode, ignore_case, has_variables, static, variables_found)
 
     def regex(self, lookup: VariableLookup | None) -> re.Pattern[str] | None:
         """The regex for this request, or None when a variable has no value."""
         if self._static is not None:
             return self._static
-        source = _regex_source(self.tokens, self.mode, lookup)
-        if source is None:
+        values = tuple(_substitute(v, lookup) for v in self.variables)
+        if None in values:
             return None
-        return _compiled(source, self.ignore_case)
+        return _regex_with_values(self.tokens, self.mode, self.ignore_case, values)  # type: ignore[arg-type]
 
     def matches(self, value: str, lookup: VariableLookup | None = None) -> bool:
         regex = self._static if self._static is not None else self.regex(lookup)
@@ -168,7 +167,7 @@ def _substitute(variable: Variable, lookup: VariableLookup | None) -> str | None
 
 
 def _regex_source(tokens: tuple[str | Variable | Wildcard, ...], mode: str,
-                  lookup: VariableLookup | None) -> str | None:
+                  lookup: VariableLookup | None, known: dict[Variable, str] | None = None) -> str | None:
     segment_aware = mode == ARN and _literal_colons(tokens) >= 5
     colons = 0
     out: list[str] = []
@@ -180,7 +179,7 @@ def _regex_source(tokens: tuple[str | Variable | Wildcard, ...], mode: str,
             else:
                 out.append("[^:]" if within_segment else ".")
         elif isinstance(token, Variable):
-            value = _substitute(token, lookup)
+            value = known[token] if known is not None and token in known else _substitute(token, lookup)
             if value is None:
                 return None
             out.append(re.escape(value))
@@ -189,6 +188,15 @@ def _regex_source(tokens: tuple[str | Variable | Wildcard, ...], mode: str,
             if segment_aware:
                 colons += token.count(":")
     return "".join(out)
+
+
+@lru_cache(maxsize=8192)
+def _regex_with_values(tokens: tuple[str | Variable | Wildcard, ...], mode: str, ignore_case: bool,
+                       values: tuple[str, ...]) -> re.Pattern[str]:
+    by_variable = dict(zip((t for t in tokens if isinstance(t, Variable)), values))
+    source = _regex_source(tokens, mode, lambda key: None, by_variable)
+    assert source is not None
+    return _compiled(source, ignore_case)
 
 
 def _literal_colons(tokens: tuple[str | Variable | Wildcard, ...]) -> int:

@@ -1,0 +1,83 @@
+"""Named conversions from request parameter values to ARN parts, used by the call mappings.
+
+Each takes one parameter value and returns the ARN part; bad input raises UsageError.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Callable
+
+from accesspath.errors import UsageError
+
+# https://sqs.REGION.amazonaws.com/ACCOUNT/NAME, and the legacy REGION.queue.amazonaws.com host
+# (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-queue-message-identifiers.html)
+_QUEUE_URL = re.compile(r"^https?://[^/]+/(?P<account>\d{12})/(?P<name>[A-Za-z0-9_-]{1,80}(?:\.fifo)?)/?$")
+
+
+def _queue_url(value: str) -> re.Match[str]:
+    match = _QUEUE_URL.match(value)
+    if match is None:
+        raise UsageError(f"'{value}' is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)")
+    return match
+
+
+def queue_url_name(value: str) -> str:
+    return _queue_url(value)["name"]
+
+
+def queue_url_account(value: str) -> str:
+    return _queue_url(value)["account"]
+
+
+def strip_leading_slash(value: str) -> str:
+    """SSM parameter ARNs hold the name without its leading slash: ``/a/b`` → ``parameter/a/b``."""
+    return value[1:] if value.startswith("/") else value
+
+
+def _copy_source(value: str) -> tuple[str, str]:
+    # CopySource is "bucket/key" (URL-encoded, optionally "?versionId=..."), or with a leading "/".
+    text = urllib.parse.unquote(value.split("?versionId=", 1)[0]).lstrip("/")
+    bucket, slash, key = text.partition("/")
+    if not slash or not bucket or not key:
+        raise UsageError(f"copy source '{value}' is not of the form 'bucket/key'")
+    return bucket, key
+
+
+def copy_source_bucket(value: str) -> str:
+    return _copy_source(value)[0]
+
+
+def copy_source_key(value: str) -> str:
+    return _copy_source(value)[1]
+
+
+def kms_key_id(value: str) -> str:
+    """IAM authorizes KMS calls against the key, never its alias: an alias cannot be resolved offline."""
+    if value.startswith("alias/") or ":alias/" in value:
+        raise UsageError(f"KMS key '{value}' is an alias: IAM authorizes the key itself; give its key id or ARN")
+    return value
+
+
+def task_definition_family(value: str) -> str:
+    return value.rsplit(":", 1)[0] if ":" in value else value
+
+
+def task_definition_revision(value: str) -> str:
+    """``family:3`` → ``3``; a bare family (latest ACTIVE revision) → ``*`` (the request says so)."""
+    if ":" in value and not value.startswith("arn:"):
+        return value.rsplit(":", 1)[1]
+    return "*"
+
+
+TRANSFORMS: dict[str, Callable[[str], str]] = {
+    "queue_url_name": queue_url_name,
+    "queue_url_account": queue_url_account,
+    "strip_leading_slash": strip_leading_slash,
+    "copy_source_bucket": copy_source_bucket,
+    "copy_source_key": copy_source_key,
+    "kms_key_id": kms_key_id,
+    "task_definition_family": task_definition_family,
+    "task_definition_revision": task_definition_revision,
+}
