@@ -28,7 +28,7 @@ FIELDS = (
     "PolicyInputList", "PermissionsBoundaryPolicyInputList", "ResourcePolicy", "ResourcePolicyType",
     "ResourceOwner", "CallerArn", "ActionNames", "ResourceArns", "ContextEntries", "SessionPolicyInputList",
     "VpcEndpointPolicy", "ServiceControlPolicies", "ResourceControlPolicies", "ServiceLinkedRole",
-    "ManagementAccount",
+    "ManagementAccount", "Call", "Region",
     # Accepted for compatibility with simulate-custom-policy input files; they change nothing here.
     "ResourceHandlingOption", "MaxItems", "Marker",
 )
@@ -51,16 +51,14 @@ class Simulation:
     """A parsed simulate request: the principal, the policies, and the pairs to decide."""
 
     principal: RequestPrincipal
-    actions: tuple[str, ...]
-    resources: tuple[str, ...]
-    context: RequestContext
+    pairs: tuple[tuple[str, str, RequestContext], ...]   # action, resource, context
     policies: PolicySet
     parsed: tuple[Policy, ...]
 
     def run(self, *, explain: bool = False) -> list[AuthorizationResult]:
-        return [authorize(AuthorizationRequest(self.principal, action, resource, self.context), self.policies,
+        return [authorize(AuthorizationRequest(self.principal, action, resource, context), self.policies,
                           explain=explain)
-                for action in self.actions for resource in self.resources]
+                for action, resource, context in self.pairs]
 
 
 def simulate(request: dict[str, Any] | str, *, explain: bool = False, source: str | None = None) -> dict[str, Any]:
@@ -109,7 +107,9 @@ class _Loader:
             raise self.fail(str(error), fields.get("CallerArn")) from None
         if self.boolean(fields.get("ServiceLinkedRole"), "ServiceLinkedRole"):
             principal = replace(principal, service_linked=True)
-        actions = tuple(self.strings(fields.get("ActionNames"), "ActionNames", required=True))
+        if "Call" in fields and ("ActionNames" in fields or "ResourceArns" in fields):
+            raise self.fail("give either Call or ActionNames/ResourceArns, not both", fields["Call"])
+        actions = tuple(self.strings(fields.get("ActionNames"), "ActionNames", required="Call" not in fields))
         for action, node in zip(actions, self.nodes(fields.get("ActionNames"))):
             if action != "*" and ":" not in action:
                 raise self.fail(f"action '{action}' must look like 'service:Action'", node)
@@ -161,9 +161,15 @@ class _Loader:
         if self.boolean(fields.get("ManagementAccount"), "ManagementAccount"):
             management = principal.account
         context = self.context(fields.get("ContextEntries"))
+        if "Call" in fields:
+            pairs = self.call_pairs(fields["Call"], principal.account, self.string(fields.get("Region"), "Region"),
+                                    context)
+            actions = tuple(action for action, _, _ in pairs)
+        else:
+            pairs = tuple((action, resource, context) for action in actions for resource in resources)
 
         return Simulation(
-            principal, actions, resources, context,
+            principal, pairs,
             PolicySet.of(identity=identity, permissions_boundary=boundary or None, session=session or None,
                          resource=resource, resource_owner=owner, scps=scps, rcps=rcps, vpc_endpoint=vpce,
                          management_account=management),
@@ -216,6 +222,49 @@ class _Loader:
         if len(parts) == 6 and parts[0] == "arn" and parts[2] == "iam" and parts[5] == "root" and parts[4].isdigit():
             return parts[4]
         raise self.fail(f"ResourceOwner '{text}' must be an account id or arn:aws:iam::ID:root", node)
+
+    def call_pairs(self, node: Node, account: str | None, region: str | None,
+                   context: RequestContext) -> tuple[tuple[str, str, RequestContext], ...]:
+        """The IAM requests of ``Call``: an AWS CLI command line or {"Service", "Operation", "Parameters"}."""
+        import shlex
+
+        from accesspath.catalog.aws_cli import parse_aws_cli
+        from accesspath.catalog.calls import DEFAULT_REGION, iam_requests_for_call
+
+        try:
+            if isinstance(node.value, str) and not (node.is_array or node.is_object):
+                cli = parse_aws_cli(shlex.split(node.value))
+                call, region = cli.call, cli.region or region
+                service, operation, params = call.service, call.operation, dict(call.params)
+            elif node.is_object:
+                members = {m.key: m.value for m in node.value}
+                unknown = set(members) - {"Service", "Operation", "Parameters"}
+                if unknown:
+                    raise self.fail(f"unknown field '{sorted(unknown)[0]}' in Call"
+                                    " (expected Service, Operation, Parameters)", node)
+                service = self.string(members.get("Service"), "Call.Service") or ""
+                operation = self.string(members.get("Operation"), "Call.Operation") or ""
+                parameters = members.get("Parameters")
+                params = parameters.to_python() if parameters is not None else {}
+                if not service or not operation or not isinstance(params, dict):
+                    raise self.fail("Call needs Service, Operation and an object of Parameters", node)
+            else:
+                raise self.fail("Call must be an AWS CLI command line or an object with Service and Operation", node)
+            requests = iam_requests_for_call(service, operation, params, account=account or "123456789012",
+                                             region=region or DEFAULT_REGION)
+        except UsageError as error:
+            if error.line is None and node.start is not None:
+                raise self.fail(f"Call: {error.message}", node) from None
+            raise
+        except ValueError as error:
+            raise self.fail(f"Call: {error}", node) from None
+        pairs = []
+        for request in requests:
+            extra = {k.lower(): ContextValue(tuple(v), multivalued=len(v) != 1) for k, v in request.context.items()}
+            merged = dict(extra)
+            merged.update(context.entries)
+            pairs.append((request.action, request.resource, RequestContext.of(merged)))
+        return tuple(pairs)
 
     def resource_policy_type(self, node: Node | None, actions: tuple[str, ...]) -> PolicyType:
         text = self.string(node, "ResourcePolicyType")
