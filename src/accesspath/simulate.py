@@ -172,7 +172,8 @@ class _Loader:
             principal, pairs,
             PolicySet.of(identity=identity, permissions_boundary=boundary or None, session=session or None,
                          resource=resource, resource_owner=owner, scps=scps, rcps=rcps, vpc_endpoint=vpce,
-                         management_account=management),
+                         management_account=management,
+                         resource_policy_type=resource_type if "ResourcePolicyType" in fields else None),
             tuple(parsed))
 
     # -- field readers ---------------------------------------------------------------------

@@ -54,6 +54,9 @@ class PolicySet:
     rcps: tuple[tuple[CompiledPolicy, ...], ...] | None = None
     vpc_endpoint: tuple[CompiledPolicy, ...] | None = None
     management_account: str | None = None
+    # What kind of resource-based policy the target has (role trust and KMS key policies must
+    # allow even within one account); None: taken from ``resource``, else from the action.
+    resource_policy_type: PolicyType | None = None
     # Decisions already made for identical requests (policies are immutable, so they cannot change).
     decision_cache: dict[tuple[object, ...], "AuthorizationResult"] = field(
         default_factory=dict, compare=False, repr=False)
@@ -64,7 +67,7 @@ class PolicySet:
            session: Sequence[Policy] | None = None, resource: Sequence[Policy] = (),
            resource_owner: str | None = None, scps: Sequence[Sequence[Policy]] | None = None,
            rcps: Sequence[Sequence[Policy]] | None = None, vpc_endpoint: Sequence[Policy] | None = None,
-           management_account: str | None = None) -> "PolicySet":
+           management_account: str | None = None, resource_policy_type: PolicyType | None = None) -> "PolicySet":
         """Build a set from parsed policies, compiling each once."""
         def compiled(policies: Sequence[Policy]) -> tuple[CompiledPolicy, ...]:
             return tuple(CompiledPolicy(p) for p in policies)
@@ -79,6 +82,7 @@ class PolicySet:
             rcps=None if rcps is None else tuple(compiled(level) for level in rcps),
             vpc_endpoint=None if vpc_endpoint is None else compiled(vpc_endpoint),
             management_account=management_account,
+            resource_policy_type=resource_policy_type,
         )
 
 
@@ -248,8 +252,9 @@ class _Evaluation:
 
         resource_allows = tuple(s for o in resource for s in o.allows)
         best_grant = _strongest(resource_allows)
-        resource_type = (policies.resource[0].policy.policy_type if policies.resource
-                         else _default_resource_type(request))
+        resource_type = (policies.resource_policy_type
+                         or (policies.resource[0].policy.policy_type if policies.resource else None)
+                         or _default_resource_type(request))
         required = resource_type in (PolicyType.ROLE_TRUST, PolicyType.KMS_KEY)
 
         # Service principals and anonymous callers have no identity policies: only a
@@ -376,6 +381,10 @@ def _message(request: AuthorizationRequest, decision: Decision, gate: PolicyType
         else:
             article = "an" if gate.label[0] in "aeiou" else "a"
             tail = f" with an explicit deny in {article} {gate.label}"
+    elif gate is PolicyType.SCP:
+        # troubleshoot_access-denied.md: "When an SCP denies access, the error message can include the
+        # phrase 'due to an explicit deny in a Service Control Policy', even if the denial is implicit."
+        tail = " with an explicit deny in a service control policy"
     else:
         tail = f" because no {gate.label} allows the {request.action} action"
     if note:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from accesspath.policy.patterns import Pattern
-from accesspath.policy.source import Position
+from accesspath.policy.source import Node, Position
 
 
 class PolicyType(str, Enum):
@@ -164,6 +164,7 @@ class Policy:
     statements: tuple[Statement, ...]
     issues: tuple[PolicyIssue, ...]
     source: str | None
+    document: Node | None = None   # the decoded document, for export and re-reading
 
     @property
     def errors(self) -> tuple[PolicyIssue, ...]:

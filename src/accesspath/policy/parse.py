@@ -110,7 +110,8 @@ def _parse_root(root: Node, c: _Collector, policy_id: str, source: str | None) -
             if statement is not None:
                 statements.append(statement)
         _check_sids(statements, c)
-    return Policy(policy_id, c.policy_type, version, policy_id_value, tuple(statements), tuple(c.issues), source)
+    return Policy(policy_id, c.policy_type, version, policy_id_value, tuple(statements), tuple(c.issues), source,
+                  root)
 
 
 def _members(node: Node, c: _Collector, element: str) -> dict[str, tuple[Position | None, Node]]:
@@ -124,13 +125,21 @@ def _members(node: Node, c: _Collector, element: str) -> dict[str, tuple[Positio
     return found
 
 
+_IAM_POLICY_TYPES = (PolicyType.IDENTITY, PolicyType.PERMISSIONS_BOUNDARY, PolicyType.SESSION, PolicyType.SCP)
+_SID_RE = re.compile(r"^[A-Za-z0-9]*$")
+
+
 def _check_sids(statements: list[Statement], c: _Collector) -> None:
     seen: dict[str, Statement] = {}
     for statement in statements:
         if statement.sid is None:
             continue
-        if statement.sid in seen and c.policy_type in (PolicyType.IDENTITY, PolicyType.PERMISSIONS_BOUNDARY,
-                                                        PolicyType.SESSION, PolicyType.SCP):
+        if c.policy_type in _IAM_POLICY_TYPES and not _SID_RE.match(statement.sid):
+            # reference_policies_grammar.md: "For IAM policies, basic alphanumeric characters
+            # (A-Z,a-z,0-9) are the only allowed characters in the Sid value."
+            c.error("bad-sid", f"Sid '{statement.sid}' may only hold the letters A-Z, a-z and digits 0-9"
+                    " in an IAM policy", statement.start, "Sid")
+        if statement.sid in seen and c.policy_type in _IAM_POLICY_TYPES:
             c.error("duplicate-sid", f"Sid '{statement.sid}' is used by more than one statement"
                     " (statement ids must be unique in this policy)", statement.start, "Sid")
         seen.setdefault(statement.sid, statement)
@@ -304,7 +313,15 @@ def _parse_resources(members: dict[str, tuple[Position | None, Node]], index: in
             else:
                 c.error("bad-resource", f"resource '{value}' must be an ARN or \"*\"", pos, name)
                 continue
-        patterns.append(Pattern.compile(value, mode=ARN, variables=supports_variables))
+        pattern = Pattern.compile(value, mode=ARN, variables=supports_variables)
+        segments = value.split(":", 5)
+        if len(segments) == 6 and ("*" in segments[2] or "?" in segments[2]):
+            c.warning("wildcard-in-service", f"resource '{value}': a wildcard in the service segment is not"
+                      " a wildcard (AWS does not allow one there), so it matches nothing", pos, name)
+        if supports_variables and len(segments) == 6 and "${" in ":".join(segments[:5]):
+            c.warning("variable-before-resource", f"resource '{value}': policy variables only work in the"
+                      " resource part of an ARN (after the fifth colon); here they are literal text", pos, name)
+        patterns.append(pattern)
     return ResourceBlock(tuple(patterns), not has_r, node.start)
 
 

@@ -117,6 +117,8 @@ class Pattern:
     def compile(cls, text: str, *, mode: str, variables: bool = False,
                 ignore_case: bool = False) -> "Pattern":
         tokens = tokenize(text, variables=variables, wildcards=mode != LITERAL)
+        if mode == ARN and _literal_colons(tokens) >= 5:
+            tokens = _arn_segment_rules(tokens)
         has_variables = any(isinstance(t, Variable) for t in tokens)
         static = None
         if not has_variables:
@@ -197,6 +199,29 @@ def _regex_with_values(tokens: tuple[str | Variable | Wildcard, ...], mode: str,
     source = _regex_source(tokens, mode, lambda key: None, by_variable)
     assert source is not None
     return _compiled(source, ignore_case)
+
+
+def _arn_segment_rules(tokens: tuple[str | Variable | Wildcard, ...]) -> tuple[str | Variable | Wildcard, ...]:
+    """Apply the ARN-only rules: no wildcard in the service segment (reference_policies_elements_resource.md)
+    and variables only in the resource part, after the fifth colon (reference_policies_variables.md)."""
+    out: list[str | Variable | Wildcard] = []
+    colons = 0
+    for token in tokens:
+        if isinstance(token, Wildcard) and colons == 2:
+            out.append(token.symbol)
+        elif isinstance(token, Variable) and colons < 5:
+            out.append(token.text)
+        else:
+            out.append(token)
+            if isinstance(token, str):
+                colons += token.count(":")
+    merged: list[str | Variable | Wildcard] = []
+    for token in out:  # join adjacent literal text again
+        if isinstance(token, str) and merged and isinstance(merged[-1], str):
+            merged[-1] = merged[-1] + token
+        else:
+            merged.append(token)
+    return tuple(merged)
 
 
 def _literal_colons(tokens: tuple[str | Variable | Wildcard, ...]) -> int:
