@@ -18,6 +18,8 @@ from accesspath.errors import UsageError
 # Modules that define commands, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "accesspath.cli.simulate_cmd",
+    "accesspath.cli.catalog_cmd",
+    "accesspath.cli.call_cmd",
 )
 
 
@@ -44,7 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    # Everything after the first "--" is a command line of its own (an AWS CLI call, a program).
+    trailing: list[str] | None = None
+    if "--" in words:
+        cut = words.index("--")
+        words, trailing = words[:cut], words[cut + 1:]
+    args = parser.parse_args(words)
+    args.trailing = trailing
+    if trailing is not None and not getattr(args, "accepts_trailing", False):
+        if hasattr(args, "command_line"):  # commands that read the rest with argparse.REMAINDER
+            args.command_line = trailing
+        else:
+            parser.error(f"'{args.command}' takes no command after '--'" if args.command else "unexpected '--'")
     if getattr(args, "run", None) is None:
         parser.print_help(sys.stderr)
         return 2

@@ -1,0 +1,146 @@
+"""``accesspath can TEMPLATE... --from ID -- aws ...``: can this caller make this call, and if not, why?"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from accesspath.cli.environment_options import (
+    add_environment_arguments, endpoint_services_from_args, load_environment_from_args,
+)
+from accesspath.errors import UsageError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "can",
+        help="decide whether a caller of the templates can make an AWS call, through which path, and why",
+        description=(
+            "Place the caller (an ECS service, task definition, EC2 instance or role of the templates) in its"
+            " subnet, find the path its request takes (interface or gateway VPC endpoint, NAT or internet"
+            " gateway, or none), assemble the request AWS would see and decide it with every policy on the"
+            " way. Exit status: 0 when every IAM request of the call is allowed, 1 otherwise, 2 for bad input."),
+        epilog="example: accesspath can stack.yaml --from WebService -- aws ecs describe-clusters --clusters prod",
+    )
+    add_environment_arguments(parser)
+    parser.add_argument("--from", dest="caller", required=True, metavar="ID",
+                        help="the caller: an ECS service, task definition, EC2 instance or IAM role (logical id,"
+                             " name or ARN)")
+    parser.add_argument("--subnet", default=None, help="place the caller in this subnet instead of its own")
+    parser.add_argument("--security-group", action="append", default=[], metavar="ID",
+                        help="with --subnet: the caller's security groups")
+    parser.add_argument("--action", default=None, help="decide this IAM action instead of a call after '--'")
+    parser.add_argument("--resource", default="*", help="with --action: the resource ARN (default: *)")
+    parser.add_argument("--context", action="append", default=[], metavar="KEY=VALUE",
+                        help="with --action: a request context key (repeatable)")
+    parser.add_argument("--resource-account", default=None,
+                        help="the owner of resources whose ARN names no account (S3 buckets) when the templates"
+                             " do not declare them")
+    parser.add_argument("--explain", action="store_true", help="add the trace down to every condition")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.set_defaults(run=run, accepts_trailing=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from accesspath.catalog.calls import IamRequest
+    from accesspath.environment.callers import resolve_caller
+    from accesspath.environment.decide import Decider
+
+    env = load_environment_from_args(args)
+    caller = resolve_caller(env, args.caller, subnet=args.subnet, security_groups=tuple(args.security_group))
+    region = env.region
+    if args.action:
+        if args.trailing:
+            raise UsageError("give either --action or a call after '--', not both")
+        context: dict[str, tuple[str, ...]] = {}
+        for item in args.context:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise UsageError(f"--context '{item}' must look like KEY=VALUE")
+            context[key] = context.get(key, ()) + (value,)
+        requests = (IamRequest(args.action, args.resource, context),)
+        call_name = args.action
+    else:
+        if not args.trailing:
+            raise UsageError("say what to decide: a call after '--' (-- aws ecs list-clusters) or --action")
+        requests, region, call_name = _call_requests(args.trailing, caller, env)
+    decider = Decider(env, endpoint_services_from_args(args), resource_account=args.resource_account)
+    decisions = [decider.decide(caller, r, region=region, explain=args.explain) for r in requests]
+    if args.format == "json":
+        json.dump(_json(call_name, caller, decisions, args.explain), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(_text(call_name, caller, decisions, args.explain))
+    return 0 if all(d.allowed for d in decisions) else 1
+
+
+def _call_requests(words: list[str], caller: Any, env: Any) -> tuple[tuple[Any, ...], str, str]:
+    from accesspath.catalog.aws_cli import parse_aws_cli
+    from accesspath.catalog.calls import iam_requests_for_call
+
+    parsed = parse_aws_cli(words)
+    region = parsed.region or env.region
+    extras = {}
+    task = caller.task_definition
+    if task is not None:
+        for key, name in (("task_role_arn", task.task_role_name), ("execution_role_arn", task.execution_role_name)):
+            role = env.role_by_name_or_arn(name) if name else None
+            if role is not None:
+                extras[key] = role.arn
+    account = caller.principal.account or env.account
+    requests = iam_requests_for_call(parsed.call.service, parsed.call.operation, parsed.call.params,
+                                     account=account, region=region, extras=extras)
+    return requests, region, f"{parsed.call.service} {parsed.call.operation}"
+
+
+def _path_json(path: Any) -> Any:
+    if path is None:
+        return None
+    out = {"kind": path.kind.value, "service": path.service, "description": path.describe(), "reason": path.reason}
+    if path.endpoint is not None:
+        out["endpointId"] = path.endpoint.id
+        out["serviceName"] = path.endpoint.service_name
+    if path.gateway is not None:
+        out["gatewayId"] = path.gateway.id
+    return out
+
+
+def _json(call_name: str, caller: Any, decisions: list[Any], explain: bool) -> dict[str, Any]:
+    from accesspath.simulate import _match_to_json, explanation_to_json
+
+    return {
+        "call": call_name,
+        "caller": {"kind": caller.kind, "id": caller.id, "principal": caller.principal.arn,
+                   "subnet": caller.placement.subnet_id if caller.placement else None},
+        "results": [{
+            "action": d.request.action, "resource": d.request.resource, "inferred": d.request.inferred,
+            "decision": d.decision,
+            "decidingGate": d.result.deciding_gate.value if d.result and d.result.deciding_gate else None,
+            "path": _path_json(d.path), "message": d.message or None, "resourceOwner": d.resource_owner,
+            "matchedStatements": [_match_to_json(m) for m in d.result.deciding_statements] if d.result else [],
+            "errors": list(d.result.errors) if d.result else [],
+            "notes": list(d.notes),
+            "explanation": explanation_to_json(d.result) if explain and d.result else None,
+        } for d in decisions],
+    }
+
+
+def _text(call_name: str, caller: Any, decisions: list[Any], explain: bool) -> str:
+    from accesspath.cli.render import render_results_text
+
+    lines = [f"{call_name} from {caller.describe()}"]
+    for d in decisions:
+        inferred = " (inferred: no curated mapping for this call)" if d.request.inferred else ""
+        lines.append(f"  {d.request.action} on {d.request.resource}: {d.decision}{inferred}")
+        if d.path is not None:
+            lines.append(f"    path: {d.path.describe()}")
+        if d.message and d.result is None or d.decision == "undetermined":
+            lines.append(f"    {d.message}")
+        if d.result is not None and d.decision != "undetermined":
+            body = render_results_text([d.result], explain=explain).splitlines()[1:]
+            lines.extend(f"  {line}" for line in body if line)
+        for note in d.notes:
+            lines.append(f"    note: {note}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,449 @@
+"""Build an :class:`Environment` from loaded CloudFormation stacks.
+
+Property names and defaults follow the CloudFormation resource reference (AWS::EC2::VPC,
+AWS::EC2::Subnet, AWS::EC2::VPCEndpoint, AWS::IAM::Role, AWS::ECS::TaskDefinition, ...).
+Values the loader could not resolve stay unresolved: a policy that holds one fails validation and
+never allows; a network value that is unresolved is reported and left out.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from accesspath.cfn.model import Resource, StackSet, Symbolic
+from accesspath.environment.model import (
+    Container, EcsService, Environment, Gateway, Instance, ResourcePolicyHolder, Role, Route, RouteTable,
+    SecurityGroup, SecurityGroupRule, Subnet, TaskDefinition, Vpc, VpcEndpoint,
+)
+from accesspath.policy import Node, Policy, PolicyType, parse_policy
+
+MODELLED = frozenset({
+    "AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::RouteTable", "AWS::EC2::Route",
+    "AWS::EC2::SubnetRouteTableAssociation", "AWS::EC2::InternetGateway", "AWS::EC2::VPCGatewayAttachment",
+    "AWS::EC2::NatGateway", "AWS::EC2::VPCEndpoint", "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress",
+    "AWS::EC2::SecurityGroupEgress", "AWS::EC2::Instance", "AWS::EC2::EIP",
+    "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::InstanceProfile", "AWS::IAM::User",
+    "AWS::ECS::Cluster", "AWS::ECS::TaskDefinition", "AWS::ECS::Service",
+    "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::Logs::LogGroup", "AWS::ECR::Repository",
+    "AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::KMS::Key", "AWS::SecretsManager::Secret",
+    "AWS::SecretsManager::ResourcePolicy", "AWS::SSM::Parameter", "AWS::DynamoDB::Table",
+})
+
+
+@lru_cache(maxsize=1)
+def aws_managed_policies() -> dict[str, Policy]:
+    """The bundled snapshot of AWS managed policies, by ARN (accesspath/data/aws_managed_policies.json)."""
+    data = json.loads(resources.files("accesspath").joinpath("data/aws_managed_policies.json").read_text())
+    out = {}
+    for name, entry in data["policies"].items():
+        out[entry["arn"]] = parse_policy(entry["document"], policy_id=f"AWS managed policy {name} ({entry['version']})",
+                                         source="accesspath/data/aws_managed_policies.json")
+    return out
+
+
+class _Builder:
+    def __init__(self, stacks: StackSet) -> None:
+        self.stacks = stacks
+        self.issues: list[str] = [str(i) for i in stacks.issues]
+        self.partition = stacks.partition
+
+    # -- value readers -----------------------------------------------------------------------
+
+    def value(self, node: Node | None) -> Any:
+        if node is None:
+            return None
+        return node.to_python()
+
+    def text(self, resource: Resource, name: str) -> str | None:
+        node = resource.property(name)
+        if node is None:
+            return None
+        value = node.value
+        if isinstance(value, Symbolic):
+            self.issues.append(f"{node.start or resource.position}: {resource.logical_id}.{name} is unresolved"
+                               f" ({value.reason}); it is left out")
+            return None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (str, int, float)):
+            return str(value)
+        return None
+
+    def texts(self, resource: Resource, name: str) -> tuple[str, ...]:
+        node = resource.property(name)
+        return self.texts_of(node, f"{resource.logical_id}.{name}", resource)
+
+    def texts_of(self, node: Node | None, label: str, resource: Resource) -> tuple[str, ...]:
+        if node is None:
+            return ()
+        items = node.value if node.is_array else (node,)
+        out = []
+        for item in items:
+            if isinstance(item.value, Symbolic):
+                self.issues.append(f"{item.start or resource.position}: {label} holds an unresolved value"
+                                   f" ({item.value.reason}); it is left out")
+            elif isinstance(item.value, (str, int)) and not (item.is_array or item.is_object):
+                out.append(str(item.value))
+        return tuple(out)
+
+    def flag(self, resource: Resource, name: str, default: bool) -> bool:
+        text = self.text(resource, name)
+        if text is None:
+            return default
+        return text.lower() == "true"
+
+    def member(self, node: Node | None, name: str) -> Node | None:
+        if node is None or not node.is_object:
+            return None
+        found = None
+        for m in node.value:
+            if m.key == name:
+                found = m.value
+        return found
+
+    def member_text(self, node: Node | None, name: str) -> str | None:
+        found = self.member(node, name)
+        if found is None or isinstance(found.value, Symbolic) or found.is_array or found.is_object:
+            return None
+        value = found.value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return None if value is None else str(value)
+
+    def physical(self, resource: Resource) -> str:
+        return resource.physical_id if isinstance(resource.physical_id, str) else resource.logical_id
+
+    def attribute(self, resource: Resource, name: str) -> str | None:
+        value = resource.attributes.get(name)
+        return value if isinstance(value, str) else None
+
+    def policy(self, node: Node | None, policy_type: PolicyType, policy_id: str, resource: Resource) -> Policy | None:
+        if node is None:
+            return None
+        source = node.start.source if node.start and node.start.source else (
+            resource.position.source if resource.position else None)
+        return parse_policy(node, policy_type=policy_type, policy_id=policy_id, source=source)
+
+    # -- build ---------------------------------------------------------------------------------
+
+    def build(self) -> Environment:
+        stacks = self.stacks
+        all_resources = list(stacks.resources())
+        by_type: dict[str, list[Resource]] = {}
+        for resource in all_resources:
+            by_type.setdefault(resource.type, []).append(resource)
+        not_modelled = tuple((r.logical_id, r.type) for r in all_resources if r.type not in MODELLED)
+
+        vpcs = {}
+        for r in by_type.get("AWS::EC2::VPC", []):
+            vpc = Vpc(self.physical(r), self.text(r, "CidrBlock"), self.flag(r, "EnableDnsSupport", True),
+                      self.flag(r, "EnableDnsHostnames", False), r.position)
+            vpcs[vpc.id] = vpc
+
+        associations = {}
+        for r in by_type.get("AWS::EC2::SubnetRouteTableAssociation", []):
+            subnet_id, table_id = self.text(r, "SubnetId"), self.text(r, "RouteTableId")
+            if subnet_id and table_id:
+                associations[subnet_id] = table_id
+        subnets = {}
+        for r in by_type.get("AWS::EC2::Subnet", []):
+            subnet_id = self.physical(r)
+            subnets[subnet_id] = Subnet(subnet_id, self.text(r, "VpcId") or "", self.text(r, "CidrBlock"),
+                                        associations.get(subnet_id), self.text(r, "AvailabilityZone"),
+                                        self.flag(r, "MapPublicIpOnLaunch", False), r.position)
+
+        gateways = {}
+        igw_vpcs = {self.text(r, "InternetGatewayId"): self.text(r, "VpcId")
+                    for r in by_type.get("AWS::EC2::VPCGatewayAttachment", [])}
+        for r in by_type.get("AWS::EC2::InternetGateway", []):
+            gateway_id = self.physical(r)
+            gateways[gateway_id] = Gateway(gateway_id, "igw", igw_vpcs.get(gateway_id), None, r.position)
+        for r in by_type.get("AWS::EC2::NatGateway", []):
+            gateway_id = self.physical(r)
+            gateways[gateway_id] = Gateway(gateway_id, "nat", None, self.text(r, "SubnetId"), r.position)
+
+        routes: dict[str, list[Route]] = {}
+        for r in by_type.get("AWS::EC2::Route", []):
+            table_id = self.text(r, "RouteTableId")
+            if not table_id:
+                continue
+            destination = self.text(r, "DestinationCidrBlock") or self.text(r, "DestinationIpv6CidrBlock") or ""
+            kind, target = "other", None
+            for prop, target_kind in (("NatGatewayId", "nat"), ("GatewayId", "igw"), ("VpcEndpointId", "vpce"),
+                                      ("EgressOnlyInternetGatewayId", "other"), ("TransitGatewayId", "other"),
+                                      ("VpcPeeringConnectionId", "other"), ("InstanceId", "other"),
+                                      ("NetworkInterfaceId", "other")):
+                value = self.text(r, prop)
+                if value:
+                    kind, target = target_kind, value
+                    break
+            if kind == "igw" and target is not None and target.startswith("vgw-"):
+                kind = "other"
+            routes.setdefault(table_id, []).append(Route(destination, kind, target, r.position))
+        tables = {}
+        for r in by_type.get("AWS::EC2::RouteTable", []):
+            table_id = self.physical(r)
+            tables[table_id] = RouteTable(table_id, self.text(r, "VpcId") or "", tuple(routes.get(table_id, ())),
+                                          r.position)
+
+        groups = self.security_groups(by_type)
+        endpoints = {}
+        for r in by_type.get("AWS::EC2::VPCEndpoint", []):
+            endpoint_id = self.physical(r)
+            endpoint_type = self.text(r, "VpcEndpointType") or "Gateway"
+            endpoints[endpoint_id] = VpcEndpoint(
+                endpoint_id, self.text(r, "VpcId") or "", self.text(r, "ServiceName") or "", endpoint_type,
+                self.flag(r, "PrivateDnsEnabled", False), self.texts(r, "SubnetIds"), self.texts(r, "SecurityGroupIds"),
+                self.texts(r, "RouteTableIds"),
+                self.policy(r.property("PolicyDocument"), PolicyType.VPC_ENDPOINT, f"{r.logical_id}.PolicyDocument", r),
+                r.logical_id, r.position)
+
+        roles = self.roles(by_type)
+        profiles = {}
+        for r in by_type.get("AWS::IAM::InstanceProfile", []):
+            names = self.texts(r, "Roles")
+            for key in (self.physical(r), self.attribute(r, "Arn") or "", r.logical_id):
+                if names:
+                    profiles[key] = names[0]
+        instances = {}
+        for r in by_type.get("AWS::EC2::Instance", []):
+            instance_id = self.physical(r)
+            interfaces = r.property("NetworkInterfaces")
+            first = interfaces.value[0] if interfaces is not None and interfaces.is_array and interfaces.value else None
+            subnet_id = self.text(r, "SubnetId") or self.member_text(first, "SubnetId")
+            groups_ids = self.texts(r, "SecurityGroupIds") or self.texts_of(self.member(first, "GroupSet"),
+                                                                           f"{r.logical_id}.GroupSet", r)
+            public = self.member_text(first, "AssociatePublicIpAddress")
+            subnet = subnets.get(subnet_id or "")
+            has_public_ip = (public == "true") if public is not None else bool(subnet and subnet.map_public_ip)
+            profile = self.text(r, "IamInstanceProfile")
+            metadata = r.property("MetadataOptions")
+            hop = self.member_text(metadata, "HttpPutResponseHopLimit")
+            user_data_node = r.property("UserData")
+            user_data = self.value(user_data_node) if user_data_node is not None else None
+            instances[instance_id] = Instance(
+                instance_id, subnet_id, groups_ids, profiles.get(profile or "", profile) if profile else None,
+                user_data if isinstance(user_data, str) else None, self.member_text(metadata, "HttpTokens"),
+                int(hop) if hop and hop.isdigit() else None, has_public_ip, r.logical_id, r.position)
+
+        tasks = {}
+        for r in by_type.get("AWS::ECS::TaskDefinition", []):
+            family = self.text(r, "Family") or r.logical_id
+            arn = self.physical(r)
+            containers = []
+            definitions = r.property("ContainerDefinitions")
+            for item in (definitions.value if definitions is not None and definitions.is_array else ()):
+                log = self.member(item, "LogConfiguration")
+                options = self.member(log, "Options")
+                secrets = self.member(item, "Secrets")
+                containers.append(Container(
+                    self.member_text(item, "Name") or "", self.member_text(item, "Image"),
+                    self.member_text(log, "LogDriver"),
+                    tuple((m.key, str(m.value.value)) for m in (options.value if options is not None and
+                                                                options.is_object else ())
+                          if not isinstance(m.value.value, Symbolic)),
+                    tuple((self.member_text(s, "Name") or "", self.member_text(s, "ValueFrom") or "")
+                          for s in (secrets.value if secrets is not None and secrets.is_array else ())),
+                    item.start))
+            tasks[family] = TaskDefinition(
+                family, arn, _role_name(self.text(r, "TaskRoleArn")), _role_name(self.text(r, "ExecutionRoleArn")),
+                self.text(r, "NetworkMode"), self.texts(r, "RequiresCompatibilities"), tuple(containers),
+                r.logical_id, r.position)
+
+        services = {}
+        for r in by_type.get("AWS::ECS::Service", []):
+            network = self.member(r.property("NetworkConfiguration"), "AwsvpcConfiguration")
+            name = self.text(r, "ServiceName") or r.logical_id
+            task_ref = self.text(r, "TaskDefinition") or ""
+            task = next((t for t in tasks.values() if task_ref in (t.arn, t.family, t.logical_id)), None)
+            services[name] = EcsService(
+                name, self.text(r, "Cluster") or "default", task.family if task else task_ref,
+                self.text(r, "LaunchType"), self.text(r, "PlatformVersion"),
+                self.texts_of(self.member(network, "Subnets"), f"{r.logical_id}.Subnets", r),
+                self.texts_of(self.member(network, "SecurityGroups"), f"{r.logical_id}.SecurityGroups", r),
+                (self.member_text(network, "AssignPublicIp") or "DISABLED") == "ENABLED",
+                self.flag(r, "EnableExecuteCommand", False), r.logical_id, r.position)
+
+        holders = self.resource_holders(by_type)
+        return Environment(
+            account=stacks.account, region=stacks.region, partition=stacks.partition,
+            organization_id=stacks.organization_id, vpcs=vpcs, subnets=subnets, route_tables=tables,
+            security_groups=groups, endpoints=endpoints, gateways=gateways, roles=roles, instances=instances,
+            task_definitions=tasks, services=services, resources=holders, not_modelled=not_modelled,
+            issues=tuple(self.issues))
+
+    def security_groups(self, by_type: dict[str, list[Resource]]) -> dict[str, SecurityGroup]:
+        def rule(node: Node, direction: str) -> SecurityGroupRule:
+            protocol = (self.member_text(node, "IpProtocol") or "-1").lower()
+            if protocol == "6":
+                protocol = "tcp"
+            from_port = self.member_text(node, "FromPort")
+            to_port = self.member_text(node, "ToPort")
+            peer = "SourceSecurityGroupId" if direction == "ingress" else "DestinationSecurityGroupId"
+            prefix = "SourcePrefixListId" if direction == "ingress" else "DestinationPrefixListId"
+            return SecurityGroupRule(protocol, _int(from_port), _int(to_port),
+                                     self.member_text(node, "CidrIp") or self.member_text(node, "CidrIpv6"),
+                                     self.member_text(node, peer), self.member_text(node, prefix), node.start)
+
+        extra: dict[str, dict[str, list[SecurityGroupRule]]] = {}
+        for kind, direction in (("AWS::EC2::SecurityGroupIngress", "ingress"), ("AWS::EC2::SecurityGroupEgress", "egress")):
+            for r in by_type.get(kind, []):
+                group_id = self.text(r, "GroupId")
+                if group_id:
+                    extra.setdefault(group_id, {}).setdefault(direction, []).append(rule(r.properties, direction))
+        groups = {}
+        for r in by_type.get("AWS::EC2::SecurityGroup", []):
+            group_id = self.attribute(r, "GroupId") or self.physical(r)
+            ingress_node, egress_node = r.property("SecurityGroupIngress"), r.property("SecurityGroupEgress")
+            ingress = [rule(n, "ingress") for n in (ingress_node.value if ingress_node is not None and
+                                                     ingress_node.is_array else ())]
+            more = extra.get(group_id, {}) or extra.get(self.physical(r), {})
+            ingress += more.get("ingress", [])
+            if egress_node is not None and egress_node.is_array:
+                # Egress rules in the template replace the default allow-all rule.
+                egress = tuple([rule(n, "egress") for n in egress_node.value] + more.get("egress", []))
+            else:
+                egress = SecurityGroup("", None).egress + tuple(more.get("egress", []))
+            groups[group_id] = SecurityGroup(group_id, self.text(r, "VpcId"), tuple(ingress), egress, r.position)
+            if self.physical(r) != group_id:
+                groups[self.physical(r)] = groups[group_id]
+        return groups
+
+    def roles(self, by_type: dict[str, list[Resource]]) -> dict[str, Role]:
+        managed_in_templates: dict[str, Policy] = {}
+        attached: dict[str, list[Policy]] = {}
+        for r in by_type.get("AWS::IAM::ManagedPolicy", []):
+            policy = self.policy(r.property("PolicyDocument"), PolicyType.IDENTITY, f"{r.logical_id}.PolicyDocument", r)
+            if policy is None:
+                continue
+            managed_in_templates[self.physical(r)] = policy
+            for role_name in self.texts(r, "Roles"):
+                attached.setdefault(role_name, []).append(policy)
+        for r in by_type.get("AWS::IAM::Policy", []):
+            policy = self.policy(r.property("PolicyDocument"), PolicyType.IDENTITY, f"{r.logical_id}.PolicyDocument", r)
+            if policy is None:
+                self.issues.append(f"{r.position}: {r.logical_id} has no PolicyDocument")
+                continue
+            for role_name in self.texts(r, "Roles"):
+                attached.setdefault(role_name, []).append(policy)
+        bundled = aws_managed_policies()
+        roles = {}
+        for r in by_type.get("AWS::IAM::Role", []):
+            name = self.physical(r)
+            arn = self.attribute(r, "Arn") or f"arn:{self.partition}:iam::{self.stacks.account}:role/{name}"
+            policies: list[Policy] = []
+            inline = r.property("Policies")
+            for index, item in enumerate(inline.value if inline is not None and inline.is_array else ()):
+                policy_name = self.member_text(item, "PolicyName") or f"Policies[{index}]"
+                policy = self.policy(self.member(item, "PolicyDocument"), PolicyType.IDENTITY,
+                                     f"{r.logical_id}.{policy_name}", r)
+                if policy is not None:
+                    policies.append(policy)
+            unresolved = []
+            managed_arns = self.texts(r, "ManagedPolicyArns")
+            for managed in managed_arns:
+                found = managed_in_templates.get(managed) or bundled.get(managed)
+                if found is None:
+                    unresolved.append(managed)
+                    self.issues.append(f"{r.position}: {r.logical_id} attaches '{managed}', which is neither in the"
+                                       " templates nor in the bundled AWS managed policies; its permissions are not"
+                                       " counted")
+                else:
+                    policies.append(found)
+            policies.extend(attached.get(name, []))
+            boundary_arn = self.text(r, "PermissionsBoundary")
+            boundary = None
+            if boundary_arn:
+                boundary = managed_in_templates.get(boundary_arn) or bundled.get(boundary_arn)
+                if boundary is None:
+                    # Fail closed: an unknown boundary is an empty boundary, never a missing one.
+                    boundary = parse_policy({"Statement": []}, policy_type=PolicyType.PERMISSIONS_BOUNDARY,
+                                            policy_id=f"unknown permissions boundary {boundary_arn}")
+                    self.issues.append(f"{r.position}: {r.logical_id} has permissions boundary '{boundary_arn}',"
+                                       " which accesspath cannot read; nothing is allowed through it")
+                else:
+                    boundary = parse_policy(boundary.document, policy_type=PolicyType.PERMISSIONS_BOUNDARY,
+                                            policy_id=f"boundary {boundary.policy_id}", source=boundary.source) \
+                        if boundary.document is not None else boundary
+            trust = self.policy(r.property("AssumeRolePolicyDocument"), PolicyType.ROLE_TRUST,
+                                f"{r.logical_id}.AssumeRolePolicyDocument", r)
+            roles[name] = Role(name, arn, trust, tuple(policies), boundary, managed_arns, tuple(unresolved),
+                               r.logical_id, r.position)
+        for role_name in attached:
+            if role_name not in roles:
+                self.issues.append(f"policies are attached to role '{role_name}', which no loaded template declares")
+        return roles
+
+    def resource_holders(self, by_type: dict[str, list[Resource]]) -> dict[str, ResourcePolicyHolder]:
+        holders: dict[str, ResourcePolicyHolder] = {}
+        partition, region, account = self.partition, self.stacks.region, self.stacks.account
+
+        def add(kind: str, r: Resource, arn: str | None, name: str | None, policy: Policy | None = None) -> None:
+            if arn:
+                holders[arn] = ResourcePolicyHolder(kind, arn, policy, name, r.logical_id, r.position)
+
+        bucket_policies = {self.text(r, "Bucket"): r for r in by_type.get("AWS::S3::BucketPolicy", [])}
+        for r in by_type.get("AWS::S3::Bucket", []):
+            name = self.physical(r)
+            policy_resource = bucket_policies.get(name)
+            policy = (self.policy(policy_resource.property("PolicyDocument"), PolicyType.RESOURCE,
+                                  f"{policy_resource.logical_id}.PolicyDocument", policy_resource)
+                      if policy_resource is not None else None)
+            add("s3-bucket", r, self.attribute(r, "Arn") or f"arn:{partition}:s3:::{name}", name, policy)
+        queue_policies: dict[str, Resource] = {}
+        for r in by_type.get("AWS::SQS::QueuePolicy", []):
+            for url in self.texts(r, "Queues"):
+                queue_policies[url] = r
+        for r in by_type.get("AWS::SQS::Queue", []):
+            url = self.physical(r)
+            policy_resource = queue_policies.get(url)
+            policy = (self.policy(policy_resource.property("PolicyDocument"), PolicyType.RESOURCE,
+                                  f"{policy_resource.logical_id}.PolicyDocument", policy_resource)
+                      if policy_resource is not None else None)
+            add("sqs-queue", r, self.attribute(r, "Arn"), self.attribute(r, "QueueName"), policy)
+        for r in by_type.get("AWS::KMS::Key", []):
+            add("kms-key", r, self.attribute(r, "Arn"), self.physical(r),
+                self.policy(r.property("KeyPolicy"), PolicyType.KMS_KEY, f"{r.logical_id}.KeyPolicy", r))
+        secret_policies = {self.text(r, "SecretId"): r for r in by_type.get("AWS::SecretsManager::ResourcePolicy", [])}
+        for r in by_type.get("AWS::SecretsManager::Secret", []):
+            arn = self.physical(r)
+            policy_resource = secret_policies.get(arn)
+            policy = (self.policy(policy_resource.property("ResourcePolicy"), PolicyType.RESOURCE,
+                                  f"{policy_resource.logical_id}.ResourcePolicy", policy_resource)
+                      if policy_resource is not None else None)
+            add("secret", r, arn if arn.startswith("arn:") else None, self.text(r, "Name"), policy)
+        for r in by_type.get("AWS::ECR::Repository", []):
+            add("ecr-repository", r, self.attribute(r, "Arn"), self.physical(r),
+                self.policy(r.property("RepositoryPolicyText"), PolicyType.RESOURCE,
+                            f"{r.logical_id}.RepositoryPolicyText", r))
+        for r in by_type.get("AWS::Logs::LogGroup", []):
+            name = self.physical(r)
+            add("log-group", r, f"arn:{partition}:logs:{region}:{account}:log-group:{name}", name)
+        for r in by_type.get("AWS::DynamoDB::Table", []):
+            add("dynamodb-table", r, self.attribute(r, "Arn"), self.physical(r))
+        for r in by_type.get("AWS::SSM::Parameter", []):
+            name = self.physical(r)
+            add("ssm-parameter", r, f"arn:{partition}:ssm:{region}:{account}:parameter/{name.lstrip('/')}", name)
+        return holders
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _role_name(arn_or_name: str | None) -> str | None:
+    if not arn_or_name:
+        return None
+    if arn_or_name.startswith("arn:"):
+        return arn_or_name.rsplit("/", 1)[-1]
+    return arn_or_name
+
+
+def build_environment(stacks: StackSet) -> Environment:
+    return _Builder(stacks).build()

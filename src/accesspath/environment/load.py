@@ -1,0 +1,75 @@
+"""Load an environment from CloudFormation templates or a native environment file."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+from accesspath.environment import native
+from accesspath.environment.model import Environment
+from accesspath.errors import UsageError
+from accesspath.policy import Node, Policy, PolicyType, decode_json, parse_policy
+from accesspath.policy.source import JsonSyntaxError
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"no such file '{path}'") from None
+    except IsADirectoryError:
+        raise UsageError(f"'{path}' is a directory, not a file") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"'{path}' is not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise UsageError(f"cannot read '{path}': {error.strerror}") from None
+
+
+def organization_policy_levels(files: Sequence[str], policy_type: PolicyType) -> tuple[tuple[Policy, ...], ...] | None:
+    """One level per file, root first; a file holds one policy or a JSON list of policies."""
+    if not files:
+        return None
+    levels = []
+    for path in files:
+        text = _read(path)
+        try:
+            root = decode_json(text, path)
+        except JsonSyntaxError as error:
+            raise UsageError(f"not valid JSON: {error.message}", source=path, line=error.position.line,
+                             column=error.position.column) from None
+        nodes: tuple[Node, ...] = root.value if root.is_array else (root,)
+        levels.append(tuple(parse_policy(node, policy_type=policy_type, policy_id=f"{path}#{i + 1}", source=path)
+                            for i, node in enumerate(nodes)))
+    return tuple(levels)
+
+
+def load_environment(paths: Sequence[str], *, account: str = "123456789012", region: str | None = None,
+                     partition: str = "aws", organization_id: str | None = None,
+                     parameters: dict[str, str] | None = None, scp_files: Sequence[str] = (),
+                     rcp_files: Sequence[str] = ()) -> Environment:
+    """Templates loaded together (exports feed imports), or one native environment file."""
+    if not (account.isdigit() and len(account) == 12):
+        raise UsageError(f"--account '{account}' is not a 12-digit account id")
+    texts = [(_read(path), path) for path in paths]
+    natives = [path for text, path in texts if native.is_native(text)]
+    if natives:
+        if len(paths) != 1:
+            raise UsageError(f"'{natives[0]}' is an environment file: give it alone, not with templates")
+        env = native.from_text(texts[0][0], natives[0])
+        if region:
+            env = replace(env, region=region)
+    else:
+        from accesspath.cfn import load_stacks
+        from accesspath.environment.from_templates import build_environment
+
+        stacks = load_stacks([path for _, path in texts], account=account, region=region or "us-east-1",
+                             partition=partition, organization_id=organization_id,
+                             parameter_overrides=parameters or {})
+        env = build_environment(stacks)
+    scps = organization_policy_levels(scp_files, PolicyType.SCP)
+    rcps = organization_policy_levels(rcp_files, PolicyType.RCP)
+    if scps is not None or rcps is not None or (organization_id and not env.organization_id):
+        env = replace(env, scps=scps if scps is not None else env.scps, rcps=rcps if rcps is not None else env.rcps,
+                      organization_id=organization_id or env.organization_id)
+    return env
