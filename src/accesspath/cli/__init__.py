@@ -20,6 +20,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "accesspath.cli.simulate_cmd",
     "accesspath.cli.catalog_cmd",
     "accesspath.cli.call_cmd",
+    "accesspath.cli.can_cmd",
+    "accesspath.cli.access_cmd",
+    "accesspath.cli.env_cmd",
 )
 
 
