@@ -99,9 +99,15 @@ class EndpointServiceTable:
         """Every endpoint service that carries calls of an IAM service prefix."""
         return tuple(s for s in self.in_region(region) if prefix.lower() in s.iam_prefixes)
 
-    def for_action(self, action: str, region: str) -> EndpointService | None:
-        """The endpoint service a call of ``service:Action`` goes through, if we know one."""
-        return next((s for s in self.in_region(region) if s.carries_action(action)), None)
+    def for_action(self, action: str, region: str) -> tuple[EndpointService, ...]:
+        """The endpoint services a call of ``service:Action`` may go through, most specific first.
+
+        An entry that lists the action by name comes before one that carries the whole prefix:
+        ``ecr:BatchGetImage`` goes through ``ecr.dkr`` when Docker pulls an image and through
+        ``ecr.api`` when an SDK calls it. Use :meth:`for_host` when the host is known.
+        """
+        found = [s for s in self.in_region(region) if s.carries_action(action)]
+        return tuple(sorted(found, key=lambda s: not s.iam_actions))
 
     def with_describe_output(self, document: Mapping[str, Any] | str) -> EndpointServiceTable:
         """A new table overridden by ``aws ec2 describe-vpc-endpoint-services`` JSON output."""

@@ -43,8 +43,6 @@ def run_export(args: argparse.Namespace) -> int:
             Path(args.output).write_text(text)
         except OSError as error:
             raise UsageError(f"cannot write '{args.output}': {error.strerror}") from None
-    for issue in env.issues:
-        print(f"accesspath: {issue}", file=sys.stderr)
     return 0
 
 
@@ -65,7 +63,5 @@ def run_show(args: argparse.Namespace) -> int:
         lines.append(f"resource {holder.kind} {arn}" + (" (with a resource policy)" if holder.policy else ""))
     for logical_id, kind in env.not_modelled:
         lines.append(f"not modelled: {logical_id} ({kind})")
-    for issue in env.issues:
-        lines.append(f"issue: {issue}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

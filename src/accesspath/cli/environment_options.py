@@ -41,11 +41,17 @@ def parameter_overrides(args: argparse.Namespace) -> dict[str, str]:
 
 
 def load_environment_from_args(args: argparse.Namespace) -> Any:
+    import sys
+
     from accesspath.environment.load import load_environment
 
-    return load_environment(args.templates, account=args.account, region=args.region, partition=args.partition,
-                            organization_id=args.org_id, parameters=parameter_overrides(args),
-                            scp_files=args.scp, rcp_files=args.rcp)
+    env = load_environment(args.templates, account=args.account, region=args.region, partition=args.partition,
+                           organization_id=args.org_id, parameters=parameter_overrides(args),
+                           scp_files=args.scp, rcp_files=args.rcp)
+    # Nothing the user gave is dropped silently: say what could not be loaded or resolved.
+    for issue in env.issues:
+        print(f"accesspath: {issue}", file=sys.stderr)
+    return env
 
 
 def endpoint_services_from_args(args: argparse.Namespace) -> Any:

@@ -75,7 +75,10 @@ def caller_access(decider: Decider, caller: Caller, *, services: list[str] | Non
             else:
                 for arn in declared:
                     if catalog.resource_types_for_request(action, arn):
-                        targets.append(arn)
+                        # Log-group operations are authorized on "log-group:NAME:log-stream:" (AWS's
+                        # access denied messages show this form), which 'log-group:NAME:*' matches.
+                        holder = decider.env.resources[arn]
+                        targets.append(f"{arn}:log-stream:" if holder.kind == "log-group" else arn)
             for resource in targets:
                 decisions.append(decider.decide(caller, IamRequest(action.full_name, resource)))
         out.append(ServiceAccess(prefix, tuple(decisions)))

@@ -8,6 +8,7 @@ same trees, so every later stage sees one shape whatever the input format was.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -74,6 +75,7 @@ class JsonSyntaxError(ValueError):
 
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _WHITESPACE = " \t\r\n"
+_DIGITS = frozenset("0123456789")
 _MAX_DEPTH = 200
 
 
@@ -94,8 +96,6 @@ class _Decoder:
         self._line_starts = starts
 
     def position(self, index: int | None = None) -> Position:
-        import bisect
-
         i = self.index if index is None else index
         line = bisect.bisect_right(self._line_starts, i) - 1
         column = i - self._line_starts[line] + 1
@@ -137,7 +137,7 @@ class _Decoder:
             kind = "array"
         elif ch == '"':
             value = self.string()
-        elif ch == "-" or ch.isdigit():
+        elif ch == "-" or ch in _DIGITS:
             value = self.number()
         elif self.text.startswith("true", self.index):
             self.index += 4
@@ -249,8 +249,8 @@ class _Decoder:
             i += 1
         if i < n and text[i] == "0":
             i += 1
-        elif i < n and text[i].isdigit():
-            while i < n and text[i].isdigit():
+        elif i < n and text[i] in _DIGITS:
+            while i < n and text[i] in _DIGITS:
                 i += 1
         else:
             raise self.fail("invalid number", start)
@@ -258,18 +258,18 @@ class _Decoder:
         if i < n and text[i] == ".":
             is_float = True
             i += 1
-            if not (i < n and text[i].isdigit()):
+            if not (i < n and text[i] in _DIGITS):
                 raise self.fail("invalid number: digits expected after '.'", start)
-            while i < n and text[i].isdigit():
+            while i < n and text[i] in _DIGITS:
                 i += 1
         if i < n and text[i] in "eE":
             is_float = True
             i += 1
             if i < n and text[i] in "+-":
                 i += 1
-            if not (i < n and text[i].isdigit()):
+            if not (i < n and text[i] in _DIGITS):
                 raise self.fail("invalid number: digits expected in the exponent", start)
-            while i < n and text[i].isdigit():
+            while i < n and text[i] in _DIGITS:
                 i += 1
         self.index = i
         literal = text[start:i]

@@ -1,0 +1,301 @@
+"""AWS API calls → the IAM requests AWS authorizes for them.
+
+``iam_requests_for_call("ecs", "DescribeClusters", {"clusters": ["prod"]}, account=..., region=...)``
+gives ``ecs:DescribeClusters`` on ``arn:aws:ecs:REGION:ACCOUNT:cluster/prod``. Curated mappings
+(``data/call_mappings.json``) say what each operation needs; an operation we have not curated
+falls back to the same-name action on ``"*"``, flagged ``inferred=True`` (a guess, to check).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from accesspath.catalog.arn_templates import fill_template, parse_arn, template_variables
+from accesspath.catalog.call_mappings import Binding, CallMappings, RequestSpec, default_call_mappings
+from accesspath.catalog.call_transforms import TRANSFORMS
+from accesspath.catalog.service_catalog import ServiceCatalog, get_catalog
+from accesspath.errors import UsageError
+
+DEFAULT_ACCOUNT = "123456789012"
+"""The account used when none is given: AWS's documentation example account."""
+DEFAULT_REGION = "us-east-1"
+"""The region used when none is given (the AWS CLI's own fallback for many services)."""
+
+_GLOBALS = frozenset({"Partition", "Region", "Account"})
+
+
+@dataclass(frozen=True)
+class IamRequest:
+    """One authorization request: an action on a resource, with request context keys."""
+
+    action: str
+    resource: str
+    context: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    inferred: bool = False
+    """True when no curated mapping exists: the action and ``"*"`` are a same-name guess."""
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.action, "resource": self.resource,
+                "context": {k: list(v) for k, v in self.context.items()},
+                "inferred": self.inferred, "note": self.note}
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """An API call as botocore names it: ``ApiCall("ecs", "DescribeClusters", {"clusters": [...]})``."""
+
+    service: str
+    operation: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def iam_requests_for_call(service: str, operation: str, params: Mapping[str, Any] | None = None, *,
+                          account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION,
+                          extras: Mapping[str, str] | None = None,
+                          mappings: CallMappings | None = None,
+                          catalog: ServiceCatalog | None = None) -> tuple[IamRequest, ...]:
+    """The IAM requests of one call, boto3 style (service, operation, params).
+
+    ``extras`` gives what the call does not carry but the caller knows: ``task_role_arn``,
+    ``execution_role_arn`` (RunTask), ``kms_key_arn`` (the customer managed key of a secret or
+    SecureString parameter).
+    """
+    mappings = mappings or default_call_mappings()
+    catalog = catalog or get_catalog()
+    params = params or {}
+    mapped = mappings.operation(service, operation)
+    if mapped is None:
+        return (_inferred_request(service, operation, mappings, catalog),)
+    if mapped.in_botocore:
+        _check_params(service, operation, params)
+    else:
+        unknown = sorted(set(params) - set(mapped.parameters))
+        if unknown:
+            raise UsageError(f"'{operation}' of '{service}' takes no parameter '{unknown[0]}'")
+    variables = {"Partition": partition_of(region), "Region": region, "Account": account}
+    requests: list[IamRequest] = []
+    for spec in mapped.requests:
+        requests.extend(resolve_request_spec(spec, params, variables, extras or {}, catalog,
+                                             operation=operation))
+    return _unique(requests)
+
+
+def _unique(requests: Iterable[IamRequest]) -> tuple[IamRequest, ...]:
+    seen: dict[str, IamRequest] = {}
+    for request in requests:
+        seen.setdefault(json.dumps(request.to_json(), sort_keys=True), request)
+    return tuple(seen.values())
+
+
+def resolve_request_spec(spec: RequestSpec, params: Mapping[str, Any], variables: Mapping[str, str],
+                         extras: Mapping[str, str], catalog: ServiceCatalog, *,
+                         operation: str) -> list[IamRequest]:
+    """The requests one mapping entry gives for the call's parameters (none if it does not apply)."""
+    if spec.when_present and not _present(_lookup(params, spec.when_present)):
+        return []
+    if spec.when_absent and _present(_lookup(params, spec.when_absent)):
+        return []
+    template = resource_template(spec, catalog)
+    needed = [v for v in template_variables(template or "") if v not in _GLOBALS]
+    values: dict[str, list[str]] = {}
+    for binding in spec.bindings:
+        found = _binding_values(binding, params, extras)
+        if found is not None:
+            values[binding.variable] = found
+    missing = [v for v in needed if v not in values]
+    if missing:
+        if spec.optional:
+            return []
+        binding = next((b for b in spec.bindings if b.variable == missing[0]), None)
+        where = f"parameter '{binding.sources[0]}'" if binding and binding.sources else f"'{missing[0]}'"
+        raise UsageError(f"'{operation}' needs {where} to name the resource of {spec.action}")
+    names = list(values)
+    requests: list[IamRequest] = []
+    for combination in itertools.product(*(values[n] for n in names)):
+        bound = dict(variables)
+        bound.update(zip(names, combination))
+        for name, value in zip(names, combination):
+            _merge_arn(bound, spec, name, value, catalog)
+        resource = fill_template(template, bound) if template else "*"
+        context: dict[str, tuple[str, ...]] = {}
+        for key, templates in spec.context:
+            try:
+                context[key] = tuple(dict.fromkeys(fill_template(t, bound) for t in templates))
+            except KeyError:  # a context key whose value the request does not carry is absent
+                continue
+        note = spec.note
+        if template and "*" in resource and "*" not in (spec.resource or "") and "'*'" not in note:
+            note = _join(note, "'*' stands for a part of the ARN the request does not name")
+        requests.append(IamRequest(action=spec.action, resource=resource, context=context, note=note))
+    return requests
+
+
+def resource_template(spec: RequestSpec, catalog: ServiceCatalog) -> str | None:
+    """The ARN template of a mapping entry: its own, else its resource type's; None for ``"*"``."""
+    if spec.resource == "*":
+        return None
+    if spec.resource is not None:
+        return spec.resource
+    ref = spec.resource_type_ref()
+    if ref is None:
+        return None
+    found = catalog.resource_type(*ref)
+    if found is None:
+        raise LookupError(f"mapping of {spec.action} names unknown resource type '{spec.resource_type}'")
+    return found.arn_template
+
+
+def _merge_arn(bound: dict[str, str], spec: RequestSpec, name: str, value: str, catalog: ServiceCatalog) -> None:
+    binding = next(b for b in spec.bindings if b.variable == name)
+    if binding.arn_of is None or not value.startswith("arn:"):
+        return
+    service, colon, type_name = binding.arn_of.partition(":")
+    if not colon:
+        service, type_name = spec.action.partition(":")[0], binding.arn_of
+    resource_type = catalog.resource_type(service, type_name)
+    parsed = parse_arn(resource_type.arn_template, value) if resource_type else None
+    if parsed is None:
+        raise UsageError(f"'{value}' is not {type_name} ARN of {service}")
+    bound.update(parsed)
+
+
+def _binding_values(binding: Binding, params: Mapping[str, Any], extras: Mapping[str, str]) -> list[str] | None:
+    for source in binding.sources:
+        raw = extras.get(source[1:]) if source.startswith("$") else _lookup(params, source)
+        if _present(raw):
+            found = [_as_text(v) for v in (raw if isinstance(raw, list) else [raw])]
+            break
+    else:
+        return list(binding.default) if binding.default is not None else None
+    if binding.transform:
+        transform = TRANSFORMS[binding.transform]
+        found = [v if (binding.arn_of and v.startswith("arn:")) else transform(v) for v in found]
+    return list(dict.fromkeys(found))
+
+
+def _lookup(params: Mapping[str, Any], path: str) -> Any:
+    """Follow ``a.b``, ``list[]`` (every element) and ``map.@keys`` through request parameters."""
+    current: list[Any] = [params]
+    for segment in path.split("."):
+        following: list[Any] = []
+        for item in current:
+            if segment == "@keys":
+                following.extend(item.keys() if isinstance(item, Mapping) else ())
+                continue
+            name, flatten = (segment[:-2], True) if segment.endswith("[]") else (segment, False)
+            value = item.get(name) if isinstance(item, Mapping) else None
+            if value is None:
+                continue
+            following.extend(value if flatten and isinstance(value, list) else [value])
+        current = following
+    if not current:
+        return None
+    return current if (len(current) != 1 or "[]" in path or "@keys" in path) else current[0]
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value is not False and value != [] and value != ""
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _join(first: str, second: str) -> str:
+    return f"{first}; {second}" if first else second
+
+
+def _check_params(service: str, operation: str, params: Mapping[str, Any]) -> None:
+    from accesspath.catalog.botocore_models import check_operation
+
+    model = check_operation(service, operation)
+    members = model.input_shape.members if model.input_shape is not None else {}
+    for name in params:
+        if name not in members:
+            raise UsageError(f"'{operation}' of '{service}' takes no parameter '{name}'")
+
+
+def _inferred_request(service: str, operation: str, mappings: CallMappings, catalog: ServiceCatalog) -> IamRequest:
+    from accesspath.catalog.botocore_models import check_operation, signing_prefix
+
+    mapped_service = mappings.services.get(service)
+    if mapped_service is None or operation not in mapped_service.operations:
+        check_operation(service, operation)  # a real operation, or a clear error
+    prefix = mapped_service.iam_prefix if mapped_service else signing_prefix(service)
+    name = f"{prefix}:{operation}"
+    action = catalog.find_action(name)
+    if action is None:
+        note = f"no curated mapping, and the Service Authorization Reference has no action {name}"
+    elif action.takes_no_resource:
+        note = "no curated mapping: same-name action, which takes no resource"
+    else:
+        types = ", ".join(r.name for r in action.resource_types)
+        note = f"no curated mapping: same-name action; its real resource ({types}) is not known, '*' used"
+    return IamRequest(action=action.full_name if action else name, resource="*", inferred=True, note=note)
+
+
+def iam_requests_for_calls(calls: Iterable[ApiCall], **options: Any) -> tuple[IamRequest, ...]:
+    """The requests of several calls, in order."""
+    return tuple(r for call in calls for r in iam_requests_for_call(call.service, call.operation, call.params, **options))
+
+
+def sequence_requests(name: str, params: Mapping[str, Any], *, account: str = DEFAULT_ACCOUNT,
+                      region: str = DEFAULT_REGION, mappings: CallMappings | None = None,
+                      catalog: ServiceCatalog | None = None) -> tuple[tuple[str, tuple[IamRequest, ...]], ...]:
+    """The steps of a named sequence (``ecr-image-pull``), each with its requests.
+
+    ``params`` holds the parameters of every step; each step takes the ones its operation knows.
+    """
+    mappings = mappings or default_call_mappings()
+    catalog = catalog or get_catalog()
+    sequence = mappings.sequences.get(name)
+    if sequence is None:
+        raise UsageError(f"unknown call sequence '{name}'")
+    from accesspath.catalog.botocore_models import check_operation
+
+    variables = {"Partition": partition_of(region), "Region": region, "Account": account}
+    steps: list[tuple[str, tuple[IamRequest, ...]]] = []
+    for step in sequence.steps:
+        if step.request is not None:
+            found = resolve_request_spec(step.request, params, variables, {}, catalog, operation=name)
+            steps.append((step.request.action, tuple(found)))
+            continue
+        assert step.service is not None and step.operation is not None
+        model = check_operation(step.service, step.operation)
+        members = model.input_shape.members if model.input_shape is not None else {}
+        own = {k: v for k, v in params.items() if k in members}
+        requests = iam_requests_for_call(step.service, step.operation, own, account=account, region=region,
+                                         mappings=mappings, catalog=catalog)
+        steps.append((f"{step.service}:{step.operation}", requests))
+    return tuple(steps)
+
+
+def image_pull_requests(image: str, *, account: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION,
+                        ) -> tuple[tuple[str, tuple[IamRequest, ...]], ...]:
+    """The steps of pulling a private ECR image ``ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO[:TAG|@DIGEST]``
+    (or a bare ``REPO[:TAG]`` in the given account and region)."""
+    from accesspath.catalog.image_references import parse_ecr_image
+
+    reference = parse_ecr_image(image)
+    params: dict[str, Any] = {"repositoryName": reference.repository,
+                              "imageIds": [reference.image_id], "layerDigest": "sha256:" + "0" * 64}
+    if reference.registry_id:
+        params["registryId"] = reference.registry_id
+    return sequence_requests("ecr-image-pull", params, account=reference.registry_id or account,
+                             region=reference.region or region)
+

@@ -1,0 +1,88 @@
+"""Find the policy documents inside loaded resources, as positioned :class:`Node` trees.
+
+Each document is handed out with the policy kind (a :class:`accesspath.policy.PolicyType`
+value) it is evaluated as, so ``parse_policy(location.node, policy_type=PolicyType(location.kind),
+source=...)`` reports findings at file:line:col in the template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from accesspath.cfn.model import Resource, StackSet
+from accesspath.policy.model import PolicyType
+from accesspath.policy.source import JsonSyntaxError, Node, decode_json
+
+_IDENTITY, _RESOURCE = PolicyType.IDENTITY.value, PolicyType.RESOURCE.value
+
+# resource type -> (property, kind); "Policies[].PolicyDocument" walks a list of inline policies.
+POLICY_PROPERTIES: dict[str, tuple[tuple[str, str], ...]] = {
+    "AWS::IAM::Role": (("AssumeRolePolicyDocument", PolicyType.ROLE_TRUST.value),
+                       ("Policies[].PolicyDocument", _IDENTITY)),
+    "AWS::IAM::User": (("Policies[].PolicyDocument", _IDENTITY),),
+    "AWS::IAM::Group": (("Policies[].PolicyDocument", _IDENTITY),),
+    "AWS::IAM::Policy": (("PolicyDocument", _IDENTITY),),
+    "AWS::IAM::RolePolicy": (("PolicyDocument", _IDENTITY),),
+    "AWS::IAM::ManagedPolicy": (("PolicyDocument", _IDENTITY),),
+    "AWS::S3::BucketPolicy": (("PolicyDocument", _RESOURCE),),
+    "AWS::SQS::QueuePolicy": (("PolicyDocument", _RESOURCE),),
+    "AWS::SNS::TopicPolicy": (("PolicyDocument", _RESOURCE),),
+    "AWS::KMS::Key": (("KeyPolicy", PolicyType.KMS_KEY.value),),
+    "AWS::SecretsManager::ResourcePolicy": (("ResourcePolicy", _RESOURCE),),
+    "AWS::ECR::Repository": (("RepositoryPolicyText", _RESOURCE),),
+    "AWS::EC2::VPCEndpoint": (("PolicyDocument", PolicyType.VPC_ENDPOINT.value),),
+}
+
+
+class PolicyLocation(NamedTuple):
+    resource: Resource
+    path: str  # e.g. "Properties.Policies[0].PolicyDocument"
+    node: Node
+    kind: str  # a PolicyType value
+
+
+def policy_nodes(stacks: StackSet) -> Iterator[PolicyLocation]:
+    """Every policy document of every created resource, in stack and template order."""
+    for resource in stacks.resources():
+        for prop, kind in POLICY_PROPERTIES.get(resource.type, ()):
+            yield from _documents(resource, prop, kind)
+
+
+def _documents(resource: Resource, prop: str, kind: str) -> Iterator[PolicyLocation]:
+    if prop.startswith("Policies[]."):
+        inner = prop.removeprefix("Policies[].")
+        policies = resource.property("Policies")
+        if policies is None or not policies.is_array:
+            return
+        for index, item in enumerate(policies.value):
+            document = _member(item, inner)
+            if document is not None:
+                yield PolicyLocation(resource, f"Properties.Policies[{index}].{inner}", _as_document(document), kind)
+        return
+    document = resource.property(prop)
+    if document is not None:
+        yield PolicyLocation(resource, f"Properties.{prop}", _as_document(document), kind)
+
+
+def _as_document(node: Node) -> Node:
+    """CloudFormation also takes a policy as a JSON string; decode it, placing it at the string."""
+    if isinstance(node.value, str) and not node.is_object and node.value.lstrip().startswith("{"):
+        start = node.start
+        try:
+            return decode_json(node.value, start.source if start else None,
+                               line_offset=(start.line - 1) if start else 0,
+                               column_offset=(start.column - 1) if start else 0)
+        except JsonSyntaxError:
+            return node  # parse_policy reports "a policy must be a JSON object" at the string
+    return node
+
+
+def _member(node: Node, key: str) -> Node | None:
+    if not node.is_object:
+        return None
+    found = None
+    for member in node.value:
+        if member.key == key:
+            found = member.value
+    return found

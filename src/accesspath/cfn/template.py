@@ -1,0 +1,615 @@
+"""Load one template: its parameters, conditions, resources and outputs, resolved.
+
+Loading is two phases so that several templates can be loaded together
+(:mod:`accesspath.cfn.stacks`): :meth:`TemplateLoader.prepare` reads the sections, fixes the
+parameter values, decides the conditions and works out the names the template exports and
+imports (neither may depend on a resource, template-reference functions docs); then, once the
+stacks it imports from are loaded, :meth:`TemplateLoader.finish` resolves the resources in
+dependency order and the outputs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
+
+from accesspath.cfn.conditions import ConditionEvaluator, Decision
+from accesspath.cfn.errors import CircularReferenceError, ParameterValueError, TemplateError
+from accesspath.cfn.intrinsics import (
+    NO_VALUE, IntrinsicResolver, Resolved, as_text, intrinsic, list_node, scalar_node, sub_references,
+    symbolic_node,
+)
+from accesspath.cfn.model import (
+    Export, LoadedStack, Output, Parameter, ParameterValue, Resource, Symbolic, TemplateIssue,
+)
+from accesspath.cfn.physical_ids import RESOURCE_TYPE_MODELS, Identity, ResourceContext, identity_of
+from accesspath.cfn.pseudo import PSEUDO_PARAMETERS, Deployment
+from accesspath.policy.model import Severity
+from accesspath.policy.source import Member, Node, Position
+
+SECTIONS = ("AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Rules", "Mappings",
+            "Conditions", "Transform", "Resources", "Outputs", "Hooks")
+RESOURCE_ATTRIBUTES = ("Type", "Properties", "Condition", "DependsOn", "Metadata", "DeletionPolicy",
+                       "UpdateReplacePolicy", "CreationPolicy", "UpdatePolicy", "Version")
+
+ImportLookup = Callable[[str, Node], Node]
+
+
+class _ResourceDeclaration:
+    __slots__ = ("logical_id", "node", "position", "type", "condition", "depends_on")
+
+    def __init__(self, logical_id: str, node: Node, position: Position | None, type_: str,
+                 condition: str | None, depends_on: tuple[tuple[str, Node], ...]) -> None:
+        self.logical_id = logical_id
+        self.node = node
+        self.position = position
+        self.type = type_
+        self.condition = condition
+        self.depends_on = depends_on
+
+    def attribute(self, name: str) -> Node | None:
+        return _member(self.node, name)
+
+
+class TemplateLoader:
+    """One template being loaded; also the :class:`~accesspath.cfn.intrinsics.Scope` it resolves in."""
+
+    def __init__(self, root: Node, *, source: str, deployment: Deployment,
+                 parameter_overrides: Mapping[str, object] | None = None) -> None:
+        self.root = root
+        self.source = source
+        self._deployment = deployment
+        self.overrides = dict(parameter_overrides or {})
+        self.used_overrides: set[str] = set()
+        self.issues: list[TemplateIssue] = []
+        self._issue_keys: set[tuple[str, str, Position | None]] = set()
+        self._muted = 0
+        self._resources_allowed = False
+        self._import_lookup: ImportLookup | None = None
+        self.resolver = IntrinsicResolver(self)
+        self.sections: dict[str, Member] = {}
+        self.parameters: dict[str, Parameter] = {}
+        self.declarations: dict[str, _ResourceDeclaration] = {}
+        self.unloaded: dict[str, str] = {}  # logical id -> why it is not loaded
+        self.conditions: dict[str, Decision] = {}
+        self.condition_evaluator = ConditionEvaluator({}, self.resolver)
+        self.export_names: dict[str, tuple[str | Symbolic, Position | None]] = {}
+        self.imported_names: list[tuple[str, Node]] = []
+        self.resources: dict[str, Resource] = {}
+        self.not_created: dict[str, str] = {}  # logical id -> the false condition
+
+    @property
+    def name(self) -> str:
+        return self._deployment.stack_name
+
+    # -- Scope -----------------------------------------------------------------------------
+
+    @property
+    def deployment(self) -> Deployment:
+        return self._deployment
+
+    def report(self, code: str, message: str, severity: Severity, position: Position | None) -> None:
+        if self._muted:
+            return
+        key = (code, message, position)
+        if key not in self._issue_keys:
+            self._issue_keys.add(key)
+            self.issues.append(TemplateIssue(code, message, severity, position))
+
+    def _fail(self, code: str, message: str, at: Node, severity: Severity = Severity.ERROR) -> Node:
+        return self.resolver.fail(code, message, at, severity)
+
+    def mappings(self) -> Node | None:
+        member = self.sections.get("Mappings")
+        return member.value if member is not None else None
+
+    def condition(self, name: str, at: Node) -> Decision:
+        return self.condition_evaluator.evaluate(name, at)
+
+    def ref(self, name: str, at: Node) -> Resolved:
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name.startswith("AWS::"):
+            value = self._deployment.pseudo_parameter(name)
+            if value is None:
+                return self._fail("unknown-pseudo-parameter", f"'{name}' is not a pseudo parameter"
+                                  f" (expected one of {', '.join(PSEUDO_PARAMETERS)})", at)
+            return list_node(value, at) if isinstance(value, tuple) else scalar_node(value, at)
+        parameter = self.parameters.get(name)
+        if parameter is not None:
+            return _parameter_node(parameter.value, at)
+        if name in self.declarations or name in self.unloaded:
+            resource = self._referenced_resource(name, f"Ref '{name}'", at)
+            if isinstance(resource, Node):
+                return resource
+            value = resource.physical_id
+            if isinstance(value, Symbolic):
+                if not resource.modelled:
+                    self.report("unmodelled-reference", f"Ref '{name}': {value.reason}", Severity.WARNING, at.start)
+                return symbolic_node(value, at)
+            return scalar_node(value, at)
+        return self._fail("unknown-reference", f"'{name}' is not a parameter, pseudo parameter or resource"
+                          " of this template", at)
+
+    def get_att(self, logical_id: str, attribute: str, at: Node) -> Node:
+        if logical_id not in self.declarations and logical_id not in self.unloaded:
+            return self._fail("unknown-reference", f"Fn::GetAtt '{logical_id}.{attribute}': '{logical_id}' is not a"
+                              " resource of this template", at)
+        resource = self._referenced_resource(logical_id, f"Fn::GetAtt '{logical_id}.{attribute}'", at)
+        if isinstance(resource, Node):
+            return resource
+        if attribute not in resource.attributes:
+            model = RESOURCE_TYPE_MODELS.get(resource.type)
+            if model is None:
+                message = (f"Fn::GetAtt '{logical_id}.{attribute}': the type '{resource.type}' is not modelled,"
+                           " so its attributes are unknown")
+            else:
+                known = ", ".join(model.attributes) or "none"
+                message = (f"Fn::GetAtt '{logical_id}.{attribute}': '{attribute}' is not an attribute accesspath"
+                           f" models for '{resource.type}' (known: {known})")
+            return self._fail("unknown-attribute", message, at, Severity.WARNING)
+        value = resource.attributes[attribute]
+        if isinstance(value, Symbolic):
+            return symbolic_node(value, at)
+        if isinstance(value, tuple):
+            return list_node(value, at)
+        return scalar_node(value, at)
+
+    def _referenced_resource(self, logical_id: str, what: str, at: Node) -> Resource | Node:
+        if not self._resources_allowed:
+            message = f"{what}: this value cannot depend on a resource"
+            return self._fail("resource-reference-not-allowed", message, at)
+        if logical_id in self.unloaded:
+            return symbolic_node(Symbolic(f"{what}: {self.unloaded[logical_id]}", at.start), at)
+        if logical_id in self.not_created:
+            return self._fail("reference-to-absent-resource",
+                              f"{what}: '{logical_id}' is not created (its condition"
+                              f" '{self.not_created[logical_id]}' is false)", at)
+        resource = self.resources.get(logical_id)
+        if resource is None:  # only reachable through an ordering bug; fail closed
+            return self._fail("unresolved-reference", f"{what}: '{logical_id}' is not resolved yet", at)
+        return resource
+
+    def import_value(self, name: str, at: Node) -> Node:
+        if self._import_lookup is None:
+            return self._fail("import-not-allowed", f"Fn::ImportValue '{name}' cannot be used here", at)
+        return self._import_lookup(name, at)
+
+    # -- phase 1 ---------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        if not self.root.is_object:
+            raise TemplateError("a template must be a mapping with a 'Resources' section", self.root.start,
+                                source=self.source)
+        for member in self.root.value:
+            if member.key not in SECTIONS:
+                self.report("unknown-section", f"unknown template section '{member.key}'"
+                            f" (expected one of {', '.join(SECTIONS)})", Severity.ERROR, member.key_start)
+            self.sections[member.key] = member
+        if "Transform" in self.sections:
+            transform = self.sections["Transform"]
+            self.report("transform-not-applied", f"the transform {_show(transform.value)} is not applied: resources"
+                        " and values it would create are missing", Severity.WARNING, transform.key_start)
+        if "Rules" in self.sections:
+            self.report("rules-not-checked", "the Rules section is not checked", Severity.WARNING,
+                        self.sections["Rules"].key_start)
+        self._load_parameters()
+        self._declare_resources()
+        self._load_conditions()
+        self._load_export_names()
+        self._scan_imports()
+
+    def _section(self, name: str) -> tuple[Member, ...]:
+        member = self.sections.get(name)
+        if member is None or member.value.value is None:
+            return ()
+        if not member.value.is_object:
+            self.report("bad-section", f"the '{name}' section must be a mapping", Severity.ERROR,
+                        member.value.start)
+            return ()
+        return member.value.value  # type: ignore[no-any-return]
+
+    def _load_parameters(self) -> None:
+        for member in self._section("Parameters"):
+            self.parameters[member.key] = self._parameter(member)
+
+    def _parameter(self, member: Member) -> Parameter:
+        name, declaration = member.key, member.value
+        position = member.key_start
+        if not declaration.is_object:
+            self.report("bad-parameter", f"parameter '{name}' must be a mapping with a Type", Severity.ERROR, position)
+            return Parameter(name, "String", Symbolic(f"parameter '{name}' is malformed", position), "missing", (),
+                             position)
+        type_node = _member(declaration, "Type")
+        type_ = as_text(type_node) if type_node is not None else None
+        if not isinstance(type_, str):
+            self.report("missing-parameter-type", f"parameter '{name}' has no Type", Severity.ERROR, position)
+            type_ = "String"
+        allowed_node = _member(declaration, "AllowedValues")
+        allowed = tuple(t for t in (as_text(n) for n in (allowed_node.value if allowed_node is not None
+                                                          and allowed_node.is_array else ()))
+                        if isinstance(t, str))
+        is_list = type_ == "CommaDelimitedList" or type_.startswith("List<")
+        default_node = _member(declaration, "Default")
+        value_at: Position | None
+        raw: object
+        if name in self.overrides:
+            self.used_overrides.add(name)
+            raw, origin, value_at, where = self.overrides[name], "override", position, "the override"
+        elif default_node is not None:
+            raw = default_node.to_python()
+            origin, value_at, where = "default", default_node.start, "the Default"
+        else:
+            reason = f"parameter '{name}' has no Default and no value was given"
+            self.report("missing-parameter-value", reason + " (pass it as a parameter override)",
+                        Severity.WARNING, position)
+            return Parameter(name, type_, Symbolic(reason, position), "missing", allowed, position)
+        values = _parameter_values(raw, is_list)
+        if values is None:
+            raise ParameterValueError(f"{where} of parameter '{name}' must be a string, not {raw!r}", value_at,
+                                      source=self.source)
+        for text in values:
+            self._check_parameter_value(name, declaration, type_, text, allowed, value_at, where)
+        if type_.startswith("AWS::SSM::Parameter::Value<"):
+            reason = (f"parameter '{name}' is the value of the SSM parameter '{','.join(values)}',"
+                      " which is read at deploy time")
+            self.report("ssm-parameter", reason, Severity.WARNING, position)
+            return Parameter(name, type_, Symbolic(reason, position), origin, allowed, position)
+        value: ParameterValue = tuple(values) if is_list else values[0]
+        return Parameter(name, type_, value, origin, allowed, position)
+
+    def _check_parameter_value(self, name: str, declaration: Node, type_: str, text: str,
+                               allowed: tuple[str, ...], at: Position | None, where: str) -> None:
+        def fail(problem: str) -> ParameterValueError:
+            return ParameterValueError(f"{where} of parameter '{name}' is '{text}', which {problem}", at,
+                                       source=self.source)
+        if allowed and text not in allowed:
+            raise fail("is not one of its AllowedValues " + ", ".join(f"'{v}'" for v in allowed))
+        number_type = type_ in ("Number", "List<Number>")
+        if number_type:
+            try:
+                number = float(text)
+            except ValueError:
+                raise fail("is not a number") from None
+        pattern = as_text(_member(declaration, "AllowedPattern") or Node(None))
+        if isinstance(pattern, str):
+            try:
+                matches = re.fullmatch(pattern, text) is not None
+            except re.error:
+                matches = True  # a Java pattern Python cannot read: CloudFormation checks it at deploy time
+            if not matches:
+                raise fail(f"does not match its AllowedPattern '{pattern}'")
+        for key, check in (("MinLength", lambda limit: len(text) >= limit),
+                           ("MaxLength", lambda limit: len(text) <= limit),
+                           ("MinValue", lambda limit: not number_type or number >= limit),
+                           ("MaxValue", lambda limit: not number_type or number <= limit)):
+            limit_text = as_text(_member(declaration, key) or Node(None))
+            if isinstance(limit_text, str):
+                try:
+                    limit = float(limit_text)
+                except ValueError:
+                    continue
+                if not check(limit):
+                    raise fail(f"breaks its {key} {limit_text}")
+
+    def _load_conditions(self) -> None:
+        declarations = {m.key: m for m in self._section("Conditions")}
+        self.condition_evaluator = ConditionEvaluator(declarations, self.resolver)
+        self.conditions = self.condition_evaluator.evaluate_all()
+
+    def _declare_resources(self) -> None:
+        resources = self.sections.get("Resources")
+        if resources is None:
+            self.report("missing-resources", "the template has no Resources section", Severity.ERROR,
+                        self.root.start)
+            return
+        members = self._section("Resources")
+        if not members and resources.value.is_object:
+            self.report("missing-resources", "the Resources section is empty", Severity.ERROR, resources.key_start)
+        for member in members:
+            declaration = self._declare_resource(member)
+            if declaration is not None:
+                self.declarations[member.key] = declaration
+
+    def _declare_resource(self, member: Member) -> _ResourceDeclaration | None:
+        logical_id, node, position = member.key, member.value, member.key_start
+        if not node.is_object or not node.value:
+            self.report("empty-resource", f"resource '{logical_id}' is empty: it has no Type and no Properties,"
+                        " so it is not loaded", Severity.ERROR, position)
+            self.unloaded[logical_id] = f"resource '{logical_id}' is empty and was not loaded"
+            return None
+        keys = [m.key for m in node.value]
+        for m in node.value:
+            if m.key not in RESOURCE_ATTRIBUTES:
+                self.report("unknown-resource-attribute", f"resource '{logical_id}' has an unknown attribute"
+                            f" '{m.key}' (expected one of {', '.join(RESOURCE_ATTRIBUTES)}; is it missing"
+                            " 'Properties:'?)", Severity.ERROR, m.key_start)
+        type_node = _member(node, "Type")
+        type_ = as_text(type_node) if type_node is not None else None
+        if not isinstance(type_, str) or not type_:
+            self.report("missing-type", f"resource '{logical_id}' has no Type (it has {', '.join(keys)}),"
+                        " so it is not loaded", Severity.ERROR, position)
+            self.unloaded[logical_id] = f"resource '{logical_id}' has no Type and was not loaded"
+            return None
+        condition_node = _member(node, "Condition")
+        condition: str | None = None
+        if condition_node is not None:
+            if isinstance(condition_node.value, str):
+                condition = condition_node.value
+            else:
+                self.report("bad-argument", f"the Condition of resource '{logical_id}' must be a condition name",
+                            Severity.ERROR, condition_node.start)
+        depends_on: list[tuple[str, Node]] = []
+        depends_node = _member(node, "DependsOn")
+        if depends_node is not None:
+            for item in (depends_node.value if depends_node.is_array else (depends_node,)):
+                if isinstance(item.value, str) and not item.is_object:
+                    depends_on.append((item.value, item))
+                else:
+                    self.report("bad-argument", f"DependsOn of '{logical_id}' must name resources", Severity.ERROR,
+                                item.start)
+        return _ResourceDeclaration(logical_id, node, position, type_, condition, tuple(depends_on))
+
+    def _decided(self, condition: str | None, at: Node) -> Decision:
+        if condition is None:
+            return True
+        return self.condition_evaluator.evaluate(condition, at)
+
+    def _load_export_names(self) -> None:
+        for member in self._section("Outputs"):
+            export = _member(member.value, "Export") if member.value.is_object else None
+            if export is None:
+                continue
+            name_node = _member(export, "Name") if export.is_object else None
+            if name_node is None:
+                self.report("bad-export", f"the Export of output '{member.key}' needs a Name", Severity.ERROR,
+                            export.start)
+                continue
+            name = self.resolver.text(name_node, f"the export name of output '{member.key}'", 0)
+            self.export_names[member.key] = (name, name_node.start)
+
+    def _scan_imports(self) -> None:
+        """The export names this template imports, following only the Fn::If branches taken."""
+        self._muted += 1
+        try:
+            nodes: list[Node] = []
+            for declaration in self.declarations.values():
+                if self._decided(declaration.condition, declaration.node) is not False:
+                    properties = declaration.attribute("Properties")
+                    if properties is not None:
+                        nodes.append(properties)
+            for member in self._section("Outputs"):
+                if member.value.is_object:
+                    condition = _member(member.value, "Condition")
+                    decided = self._decided(condition.value if condition is not None and isinstance(
+                        condition.value, str) else None, member.value)
+                    value = _member(member.value, "Value")
+                    if decided is not False and value is not None:
+                        nodes.append(value)
+            for node in _walk(nodes, self._branch_taken):
+                found = intrinsic(node)
+                if found is not None and found[0] == "Fn::ImportValue":
+                    name = self.resolver.text(found[1], "the export name in Fn::ImportValue", 0)
+                    if isinstance(name, str):
+                        self.imported_names.append((name, node))
+        finally:
+            self._muted -= 1
+
+    def _branch_taken(self, node: Node) -> tuple[Node, ...] | None:
+        """For an Fn::If whose condition is decided, only the branch taken; else None (walk all)."""
+        found = intrinsic(node)
+        if found is None or found[0] != "Fn::If":
+            return None
+        argument = found[1]
+        if not argument.is_array or len(argument.value) != 3 or not isinstance(argument.value[0].value, str):
+            return None
+        decided = self.conditions.get(argument.value[0].value)
+        if isinstance(decided, bool):
+            return (argument.value[1] if decided else argument.value[2],)
+        return None
+
+    # -- phase 2 ---------------------------------------------------------------------------
+
+    def finish(self, import_lookup: ImportLookup) -> LoadedStack:
+        self._import_lookup = import_lookup
+        self._resources_allowed = True
+        for logical_id in self._resource_order():
+            self._load_resource(self.declarations[logical_id])
+        outputs, exports = self._load_outputs()
+        ordered = tuple(self.resources[m.key] for m in self._section("Resources") if m.key in self.resources)
+        return LoadedStack(self.name, self.source, MappingProxyType(dict(self.parameters)),
+                           MappingProxyType(dict(self.conditions)), ordered, MappingProxyType(outputs),
+                           MappingProxyType(exports), tuple(self.issues))
+
+    def _dependencies(self, declaration: _ResourceDeclaration) -> list[tuple[str, Node]]:
+        found: list[tuple[str, Node]] = []
+        for name, at in declaration.depends_on:
+            if name in self.declarations:
+                found.append((name, at))
+            else:
+                self.report("unknown-dependency", f"DependsOn of '{declaration.logical_id}' names '{name}', which is"
+                            " not a resource of this template", Severity.ERROR, at.start)
+        properties = declaration.attribute("Properties")
+        if properties is not None:
+            for node in _walk([properties], lambda _n: None):
+                for name in _referenced_names(node):
+                    if name in self.declarations:
+                        found.append((name, node))
+        return found
+
+    def _resource_order(self) -> list[str]:
+        """Resources with their dependencies first; a cycle raises :class:`CircularReferenceError`."""
+        graph = {logical_id: self._dependencies(d) for logical_id, d in self.declarations.items()}
+        order: list[str] = []
+        done: set[str] = set()
+        for start in self.declarations:
+            if start in done:
+                continue
+            path: list[str] = [start]
+            on_path = {start}
+            iterators: list[Iterator[tuple[str, Node]]] = [iter(graph[start])]
+            while iterators:
+                step = next(iterators[-1], None)
+                if step is None:
+                    finished = path.pop()
+                    on_path.discard(finished)
+                    iterators.pop()
+                    done.add(finished)
+                    order.append(finished)
+                    continue
+                target, at = step
+                if target in done:
+                    continue
+                if target in on_path:
+                    cycle = path[path.index(target):] + [target]
+                    raise CircularReferenceError(
+                        "circular reference between resources: " + " -> ".join(f"'{n}'" for n in cycle)
+                        + " (through Ref, Fn::GetAtt, Fn::Sub or DependsOn)", at.start, source=self.source)
+                path.append(target)
+                on_path.add(target)
+                iterators.append(iter(graph[target]))
+        return order
+
+    def _load_resource(self, declaration: _ResourceDeclaration) -> None:
+        logical_id, type_ = declaration.logical_id, declaration.type
+        decided = self._decided(declaration.condition, declaration.attribute("Condition") or declaration.node)
+        if decided is False:
+            assert declaration.condition is not None
+            self.not_created[logical_id] = declaration.condition
+            return
+        if isinstance(decided, Symbolic):
+            self.report("undecided-condition", f"resource '{logical_id}' is kept although its condition"
+                        f" '{declaration.condition}' could not be decided: {decided.reason}", Severity.WARNING,
+                        declaration.position)
+        properties_node = declaration.attribute("Properties")
+        if properties_node is None or properties_node.value is None:
+            properties = Node((), declaration.position, declaration.position, "object")
+        else:
+            resolved = self.resolver.resolve(properties_node)
+            if isinstance(resolved, Node) and resolved.is_object:
+                properties = resolved
+            else:
+                if isinstance(resolved, Node) and not isinstance(resolved.value, Symbolic):
+                    self.report("bad-properties", f"the Properties of resource '{logical_id}' must be a mapping",
+                                Severity.ERROR, properties_node.start)
+                properties = Node((), properties_node.start, properties_node.end, "object")
+        model = RESOURCE_TYPE_MODELS.get(type_)
+        if model is None:
+            self.report("not-modelled", f"resource '{logical_id}' of type '{type_}' is not modelled: it is kept,"
+                        " but Ref and Fn::GetAtt to it are unresolved", Severity.WARNING, declaration.position)
+            identity = Identity(Symbolic(f"the type '{type_}' of '{logical_id}' is not modelled",
+                                         declaration.position), {})
+        else:
+            present = {m.key for m in properties.value}
+            for required in model.required_properties:
+                if required not in present:
+                    self.report("missing-property", f"resource '{logical_id}' ({type_}) has no '{required}'"
+                                " property", Severity.ERROR, declaration.position)
+            identity = identity_of(model, ResourceContext(logical_id, type_, properties, self._deployment))
+        self.resources[logical_id] = Resource(
+            logical_id, type_, properties, declaration.condition, declaration.position, identity.physical_id,
+            MappingProxyType(dict(identity.attributes)), self.name,
+            tuple(name for name, _ in declaration.depends_on), model is not None)
+
+    def _load_outputs(self) -> tuple[dict[str, Output], dict[str, Export]]:
+        outputs: dict[str, Output] = {}
+        exports: dict[str, Export] = {}
+        for member in self._section("Outputs"):
+            name, node = member.key, member.value
+            value_node = _member(node, "Value") if node.is_object else None
+            if value_node is None:
+                self.report("bad-output", f"output '{name}' has no Value", Severity.ERROR, member.key_start)
+                continue
+            condition_node = _member(node, "Condition")
+            condition = condition_node.value if condition_node is not None and isinstance(
+                condition_node.value, str) else None
+            if self._decided(condition, condition_node or node) is False:
+                continue
+            value = self.resolver.resolve_required(value_node)
+            export_name, _ = self.export_names.get(name, (None, None))
+            outputs[name] = Output(name, value, export_name, condition, member.key_start)
+            if isinstance(export_name, str):
+                if value.is_array or value.is_object:
+                    self.report("bad-export", f"the exported value of output '{name}' must be a string",
+                                Severity.ERROR, value.start)
+                    value = symbolic_node(Symbolic(f"the export '{export_name}' is not a string", value.start), value)
+                exports[export_name] = Export(export_name, value, self.name, name, member.key_start)
+        return outputs, exports
+
+
+def _member(node: Node | None, key: str) -> Node | None:
+    if node is None or not node.is_object:
+        return None
+    found = None
+    for member in node.value:
+        if member.key == key:
+            found = member.value
+    return found
+
+
+def _show(node: Node) -> str:
+    text = as_text(node)
+    return f"'{text}'" if isinstance(text, str) else "given"
+
+
+def _parameter_values(raw: object, is_list: bool) -> list[str] | None:
+    if isinstance(raw, (list, tuple)):
+        items = [("true" if v else "false") if isinstance(v, bool) else str(v) for v in raw
+                 if isinstance(v, (str, int, float))]
+        return items if is_list and len(items) == len(raw) else None
+    if isinstance(raw, bool):
+        raw = "true" if raw else "false"
+    if not isinstance(raw, (str, int, float)):
+        return None
+    text = str(raw)
+    if is_list:
+        return [part.strip() for part in text.split(",")]  # each member is space-trimmed
+    return [text]
+
+
+def _parameter_node(value: ParameterValue, at: Node) -> Node:
+    if isinstance(value, Symbolic):
+        return symbolic_node(value, at)
+    if isinstance(value, tuple):
+        return list_node(value, at)
+    return scalar_node(value, at)
+
+
+def _walk(roots: list[Node], only: Callable[[Node], tuple[Node, ...] | None]) -> Iterator[Node]:
+    pending = list(reversed(roots))
+    while pending:
+        node = pending.pop()
+        yield node
+        chosen = only(node)
+        if chosen is not None:
+            pending.extend(reversed(chosen))
+        elif node.is_object:
+            pending.extend(reversed([m.value for m in node.value]))
+        elif node.is_array:
+            pending.extend(reversed(node.value))
+
+
+def _referenced_names(node: Node) -> list[str]:
+    """Logical ids (or parameter names) this intrinsic refers to: Ref, Fn::GetAtt and Fn::Sub variables."""
+    found = intrinsic(node)
+    if found is None:
+        return []
+    name, argument = found
+    if name == "Ref" and isinstance(argument.value, str):
+        return [argument.value]
+    if name == "Fn::GetAtt":
+        if isinstance(argument.value, str):
+            return [argument.value.partition(".")[0]]
+        if argument.is_array and argument.value and isinstance(argument.value[0].value, str):
+            return [argument.value[0].value]
+    if name == "Fn::Sub":
+        variables: set[str] = set()
+        template = argument
+        if argument.is_array and argument.value:
+            template = argument.value[0]
+            if len(argument.value) > 1 and argument.value[1].is_object:
+                variables = {m.key for m in argument.value[1].value}
+        if isinstance(template.value, str):
+            return [ref.partition(".")[0] for ref in sub_references(template.value) if ref not in variables]
+    return []
