@@ -35,6 +35,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--resource", default="*", help="with --action: the resource ARN (default: *)")
     parser.add_argument("--context", action="append", default=[], metavar="KEY=VALUE",
                         help="with --action: a request context key (repeatable)")
+    parser.add_argument("--via", default=None, metavar="ENDPOINT_SERVICE",
+                        help="the endpoint service the call goes to, when an action can use several: e.g."
+                             " ecr.dkr for an image pull's ecr:BatchGetImage (default: the most specific)")
     parser.add_argument("--resource-account", default=None,
                         help="the owner of resources whose ARN names no account (S3 buckets) when the templates"
                              " do not declare them")
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("say what to decide: a call after '--' (-- aws ecs list-clusters) or --action")
         requests, region, call_name = _call_requests(args.trailing, caller, env)
     decider = Decider(env, endpoint_services_from_args(args), resource_account=args.resource_account)
-    decisions = [decider.decide(caller, r, region=region, explain=args.explain) for r in requests]
+    decisions = [decider.decide(caller, r, region=region, via=args.via, explain=args.explain) for r in requests]
     if args.format == "json":
         json.dump(_json(call_name, caller, decisions, args.explain), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -19,6 +19,7 @@ from accesspath.engine import AuthorizationRequest, AuthorizationResult, Context
 from accesspath.environment.callers import Caller
 from accesspath.environment.model import Environment, ResourcePolicyHolder
 from accesspath.environment.network import NetworkPath, PathKind, find_path
+from accesspath.errors import UsageError
 from accesspath.policy import Policy, PolicyType, parse_policy
 
 # The policy AWS attaches to an endpoint when none is given (PrivateLink guide, "Control access to
@@ -56,14 +57,23 @@ class Decider:
     resource_account: str | None = None
     _policy_sets: dict[tuple[object, ...], PolicySet] = field(default_factory=dict)
 
-    def decide(self, caller: Caller, request: IamRequest, *, region: str | None = None,
+    def decide(self, caller: Caller, request: IamRequest, *, region: str | None = None, via: str | None = None,
                explain: bool = False) -> CallDecision:
+        """Decide ``request`` from ``caller``; ``via`` pins the endpoint service (``ecr.dkr`` for an image
+        pull, where ``ecr:BatchGetImage`` would otherwise be taken as an SDK call through ``ecr.api``)."""
         env = self.env
         region = region or env.region
         path = None
         notes: list[str] = []
         if caller.placement is not None:
-            services = self.endpoint_services.for_action(request.action, region)
+            if via is not None:
+                pinned = self.endpoint_services.by_id(via, region)
+                if pinned is None:
+                    raise UsageError(f"unknown endpoint service '{via}' (known: "
+                                     f"{', '.join(s.id for s in self.endpoint_services.in_region(region))})")
+                services = (pinned,)
+            else:
+                services = self.endpoint_services.for_action(request.action, region)
             path = find_path(env, caller.placement, services, region)
             notes.extend(path.notes)
             if not path.reachable:
