@@ -94,6 +94,27 @@ def to_document(env: Environment) -> dict[str, Any]:
     }
 
 
+_ALLOWED: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
+    "a VPC": "id cidr dnsSupport dnsHostnames",
+    "a subnet": "id vpcId cidr routeTableId availabilityZone mapPublicIp",
+    "a route table": "id vpcId routes",
+    "a route": "destination target targetId",
+    "a security group": "id vpcId ingress egress",
+    "ingress": "protocol fromPort toPort cidr groupId prefixList",
+    "egress": "protocol fromPort toPort cidr groupId prefixList",
+    "a gateway": "id kind vpcId subnetId",
+    "a VPC endpoint": "id vpcId serviceName type privateDns subnetIds securityGroupIds routeTableIds policy logicalId",
+    "a role": "name arn trustPolicy policies permissionsBoundary managedPolicyArns unresolved logicalId",
+    "an instance": "id subnetId securityGroupIds roleName userData httpTokens hopLimit publicIp logicalId",
+    "a task definition": "family arn taskRoleName executionRoleName networkMode compatibilities containers logicalId",
+    "a container": "name image logDriver logOptions secrets",
+    "an ECS service": ("name cluster taskDefinition launchType platformVersion subnetIds securityGroupIds"
+                       " assignPublicIp enableExecuteCommand logicalId"),
+    "a resource": "kind arn name policy logicalId",
+    "a policy entry": "id document",
+}.items()}
+
+
 class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -106,7 +127,14 @@ class _Reader:
     def obj(self, node: Node | None, what: str) -> dict[str, Node]:
         if node is None or not node.is_object:
             raise self.fail(f"{what} must be an object", node)
-        return {m.key: m.value for m in node.value}
+        fields = {m.key: m.value for m in node.value}
+        allowed = _ALLOWED.get(what)
+        if allowed is not None:
+            for member in node.value:
+                if member.key not in allowed:
+                    raise self.fail(f"unknown field '{member.key}' in {what} (expected one of:"
+                                    f" {', '.join(sorted(allowed))})", member.value)
+        return fields
 
     def items(self, node: Node | None, what: str) -> tuple[Node, ...]:
         if node is None or (not node.is_array and node.value is None):
