@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "accesspath.cli.can_cmd",
     "accesspath.cli.access_cmd",
     "accesspath.cli.env_cmd",
+    "accesspath.cli.launch_check_cmd",
 )
 
 

@@ -1,0 +1,103 @@
+"""``accesspath launch-check TEMPLATE... --service ID``: will this task start, and if not, why?"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from accesspath.cli.environment_options import (
+    add_environment_arguments, endpoint_services_from_args, load_environment_from_args,
+)
+from accesspath.errors import UsageError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "launch-check",
+        help="walk every step ECS takes to start a task (roles, image pull, logs, secrets, agent, ECS Exec)",
+        description=(
+            "Check that ECS can start the task: the task and execution roles can be assumed, the image can be"
+            " pulled (registry auth through ecr.api, manifest and layers through ecr.dkr, the layer download"
+            " through the S3 gateway endpoint), awslogs can write, secrets can be read, the container agent can"
+            " reach ECS (EC2 launch type) and ECS Exec can open its channels — each as real requests through the"
+            " task's network path, decided by the engine. Exit status: 0 when ready, 1 when not, 2 for bad input."),
+    )
+    add_environment_arguments(parser)
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--service", help="the ECS service (logical id or name)")
+    target.add_argument("--task-definition", help="a task definition (logical id, family or ARN); needs --subnet")
+    parser.add_argument("--subnet", help="with --task-definition: the subnet the task runs in")
+    parser.add_argument("--security-group", action="append", default=[], metavar="ID",
+                        help="with --task-definition: the task's security groups (repeatable)")
+    parser.add_argument("--launch-type", choices=("FARGATE", "EC2"), default=None,
+                        help="with --task-definition: the launch type (default: FARGATE if compatible)")
+    parser.add_argument("--instance", default=None,
+                        help="EC2 launch type: the container instance whose agent and network are used")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from accesspath.environment.decide import Decider
+    from accesspath.launch.steps import LaunchChecker
+
+    env = load_environment_from_args(args)
+    checker = LaunchChecker(env, Decider(env, endpoint_services_from_args(args)))
+    if args.service:
+        if args.subnet or args.security_group:
+            raise UsageError("--subnet and --security-group go with --task-definition; a service runs in its own")
+        report = checker.for_service(args.service)
+    else:
+        if not args.subnet:
+            raise UsageError("--task-definition needs --subnet (the subnet the task would run in)")
+        report = checker.for_task_definition(args.task_definition, args.subnet, tuple(args.security_group),
+                                             args.launch_type, args.instance)
+    if args.format == "json":
+        json.dump(report_json(report), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(report_text(report))
+    return 0 if report.ready else 1
+
+
+def report_json(report: Any) -> dict[str, Any]:
+    return {
+        "subject": report.subject, "launchType": report.launch_type, "ready": report.ready,
+        "steps": [{
+            "step": s.name, "status": s.status, "principal": s.principal,
+            "action": s.request.action if s.request else None,
+            "resource": s.request.resource if s.request else None,
+            "path": s.decision.path.describe() if s.decision and s.decision.path else (s.detail or None),
+            "gate": (s.decision.result.deciding_gate.value
+                     if s.decision and s.decision.result and s.decision.result.deciding_gate else None),
+            "message": (s.decision.message if s.decision else s.detail) or None,
+            "stoppedReason": s.stopped_reason or None, "fix": s.fix or None,
+            "notes": list(s.decision.notes) if s.decision else [],
+        } for s in report.steps],
+        "notes": list(report.notes),
+    }
+
+
+def report_text(report: Any) -> str:
+    lines = [f"launch-check of {report.subject} ({report.launch_type}): "
+             f"{'ready' if report.ready else 'NOT READY'}"]
+    for step in report.steps:
+        target = f" {step.request.action} on {step.request.resource}" if step.request else ""
+        lines.append(f"  [{step.status}] {step.name}:{target}")
+        if step.ok and step.detail:
+            lines.append(f"      via {step.detail}")
+        if not step.ok:
+            if step.decision is not None and step.decision.path is not None:
+                lines.append(f"      path: {step.decision.path.describe()}")
+            if step.stopped_reason:
+                lines.append(f"      stopped reason: {step.stopped_reason}")
+            if step.fix:
+                lines.append(f"      fix: {step.fix}")
+            for note in step.decision.notes if step.decision is not None else ():
+                lines.append(f"      note: {note}")
+    for note in report.notes:
+        lines.append(f"  note: {note}")
+    lines.append(f"ready: {'true' if report.ready else 'false'}")
+    return "\n".join(lines) + "\n"

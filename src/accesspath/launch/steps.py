@@ -1,0 +1,393 @@
+"""Will the task start? Every step ECS takes to start a task, each a question to the one evaluator.
+
+Sources: the ECS developer guide — "Amazon ECS task execution IAM role", "Amazon ECS interface VPC
+endpoints (AWS PrivateLink)" (seed 001), "Task IAM role" (seed 002), "Amazon ECS stopped tasks
+errors" (CannotPullContainerError, ResourceInitializationError); the ECR user guide — "Amazon ECR
+interface VPC endpoints" (image layers are served from the ``prod-REGION-starport-layer-bucket``
+bucket through the S3 gateway endpoint, by URLs ECR presigns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from accesspath.catalog.calls import IamRequest
+from accesspath.catalog.image_references import parse_ecr_image
+from accesspath.engine import AuthorizationRequest, PolicySet, RequestContext, authorize, principal_from_arn
+from accesspath.environment.callers import Caller, task_id_for
+from accesspath.environment.decide import DEFAULT_ENDPOINT_POLICY, CallDecision, Decider
+from accesspath.environment.model import Container, EcsService, Environment, Instance, Role, TaskDefinition
+from accesspath.environment.network import CallerPlacement, PathKind, find_path
+from accesspath.errors import UsageError
+from accesspath.policy import PolicyType, parse_policy
+
+# The presigned layer download is signed by ECR, not by the task: it reaches S3 as a principal of
+# an AWS-owned account, which an endpoint policy scoped to the organization's principals rejects.
+ECR_LAYER_SIGNER = "arn:aws:sts::000000000000:assumed-role/aws-ecr-layer-access/ecr"
+_SIGNER_IDENTITY = parse_policy({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}, policy_id="ECR's own permissions")
+
+
+@dataclass(frozen=True)
+class LaunchStep:
+    name: str                         # "registry auth", "image manifest", ...
+    principal: str
+    request: IamRequest | None        # None for purely network steps (a public image pull)
+    status: str                       # ok, denied, unreachable
+    decision: CallDecision | None
+    stopped_reason: str = ""          # what ECS would show, when the step fails
+    fix: str = ""
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class LaunchReport:
+    subject: str
+    launch_type: str
+    steps: tuple[LaunchStep, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ready(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+
+class LaunchChecker:
+    def __init__(self, env: Environment, decider: Decider) -> None:
+        self.env = env
+        self.decider = decider
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def for_service(self, ref: str) -> LaunchReport:
+        service = next((s for s in self.env.services.values() if ref in (s.logical_id, s.name)), None)
+        if service is None:
+            names = ", ".join(s.logical_id or s.name for s in self.env.services.values()) or "none"
+            raise UsageError(f"--service '{ref}' is not an ECS service of the environment (services: {names})")
+        task = self._task(service.task_definition)
+        if not service.subnet_ids:
+            raise UsageError(f"service '{ref}' has no awsvpc subnets; give --task-definition and --subnet instead")
+        placement = CallerPlacement(service.subnet_ids[0], service.security_group_ids, service.assign_public_ip)
+        return self.check(task, placement, service=service)
+
+    def for_task_definition(self, ref: str, subnet: str, security_groups: tuple[str, ...] = (),
+                            launch_type: str | None = None, instance: str | None = None) -> LaunchReport:
+        task = self._task(ref)
+        if subnet not in self.env.subnets:
+            raise UsageError(f"--subnet '{subnet}' is not a subnet of the environment")
+        return self.check(task, CallerPlacement(subnet, security_groups), launch_type=launch_type,
+                          instance_ref=instance)
+
+    def _task(self, ref: str) -> TaskDefinition:
+        task = next((t for t in self.env.task_definitions.values() if ref in (t.logical_id, t.family, t.arn)), None)
+        if task is None:
+            names = ", ".join(t.logical_id or t.family for t in self.env.task_definitions.values()) or "none"
+            raise UsageError(f"task definition '{ref}' is not in the environment (task definitions: {names})")
+        return task
+
+    # -- the walk --------------------------------------------------------------------------------
+
+    def check(self, task: TaskDefinition, placement: CallerPlacement, *, service: EcsService | None = None,
+              launch_type: str | None = None, instance_ref: str | None = None) -> LaunchReport:
+        env = self.env
+        kind = (launch_type or (service.launch_type if service else None)
+                or ("FARGATE" if "FARGATE" in task.compatibilities else "EC2")).upper()
+        steps: list[LaunchStep] = []
+        notes: list[str] = []
+        cluster = service.cluster if service else "default"
+        task_id = task_id_for(service.name if service else task.family)
+        task_arn = f"arn:{env.partition}:ecs:{env.region}:{env.account}:task/{cluster}/{task_id}"
+        execution_role = env.role_by_name_or_arn(task.execution_role_name) if task.execution_role_name else None
+        task_role = env.role_by_name_or_arn(task.task_role_name) if task.task_role_name else None
+
+        for label, role, ref in (("task role", task_role, task.task_role_name),
+                                 ("execution role", execution_role, task.execution_role_name)):
+            if ref and role is None:
+                steps.append(LaunchStep(f"assume {label}", "ecs-tasks.amazonaws.com", None, "denied", None,
+                                        f"ECS was unable to assume the role '{ref}' that was provided for this task.",
+                                        f"declare the role '{ref}' in the templates (it is not in the environment)"))
+            elif role is not None:
+                steps.append(self._assume(label, role, task_arn))
+
+        instance = None
+        if kind == "EC2":
+            instance = self._instance(instance_ref, placement)
+            if instance is None:
+                notes.append("EC2 launch type without --instance: the container agent's calls are not checked")
+            else:
+                steps.extend(self._agent_steps(instance))
+        pull_placement = placement
+        if kind == "EC2" and instance is not None and instance.subnet_id:
+            # On EC2 the container agent pulls images and reads secrets from the instance.
+            pull_placement = CallerPlacement(instance.subnet_id, instance.security_group_ids, instance.public_ip)
+
+        if execution_role is None and any(_needs_execution_role(c) for c in task.containers):
+            steps.append(LaunchStep("execution role", "-", None, "denied", None,
+                                    "ResourceInitializationError: the task definition has no execution role, which"
+                                    " ECR images, awslogs and secrets require",
+                                    "set ExecutionRoleArn on the task definition"))
+        exec_caller = self._caller(execution_role, pull_placement, task_id) if execution_role else None
+        for container in task.containers:
+            if exec_caller is not None:
+                steps.extend(self._secret_steps(container, exec_caller))
+                steps.extend(self._image_steps(container, exec_caller, pull_placement))
+                steps.extend(self._log_steps(container, exec_caller, task_id))
+            elif container.image and not _is_ecr(container.image):
+                steps.extend(self._image_steps(container, None, pull_placement))
+
+        if service is not None and service.enable_execute_command:
+            if task_role is None:
+                steps.append(LaunchStep("ECS Exec", "-", None, "denied", None,
+                                        "ECS Exec needs a task role with the ssmmessages permissions",
+                                        "set TaskRoleArn on the task definition"))
+            else:
+                caller = self._caller(task_role, placement, task_id)
+                for action in ("ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                               "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"):
+                    steps.append(self._step(f"ECS Exec ({action.split(':')[1]})", caller,
+                                            IamRequest(action, "*"), via="ssmmessages",
+                                            failure="execute-command fails: the SSM agent in the task cannot"
+                                                    " open its channels"))
+        subject = f"service {service.logical_id or service.name}" if service else f"task definition {task.family}"
+        return LaunchReport(subject, kind, tuple(steps), tuple(notes))
+
+    # -- individual steps --------------------------------------------------------------------------
+
+    def _assume(self, label: str, role: Role, task_arn: str) -> LaunchStep:
+        env = self.env
+        principal = principal_from_arn("ecs-tasks.amazonaws.com")
+        context = RequestContext.of({"aws:SourceAccount": env.account, "aws:SourceArn": task_arn})
+        policies = PolicySet.of(resource=(role.trust_policy,) if role.trust_policy else (),
+                                resource_owner=role.account, resource_policy_type=PolicyType.ROLE_TRUST)
+        result = authorize(AuthorizationRequest(principal, "sts:AssumeRole", role.arn, context), policies)
+        request = IamRequest("sts:AssumeRole", role.arn, {"aws:SourceAccount": (env.account,),
+                                                          "aws:SourceArn": (task_arn,)})
+        if result.allowed:
+            allowing = result.deciding_statements[0] if result.deciding_statements else None
+            detail = (f"trust policy of {role.name}, {allowing.statement.label}" if allowing else
+                      f"trust policy of {role.name}")
+            return LaunchStep(f"assume {label}", principal.arn, request, "ok", None, detail=detail)
+        where = ""
+        if role.trust_policy is not None and role.trust_policy.statements:
+            start = role.trust_policy.statements[0].start
+            where = f" ({start})" if start else ""
+        return LaunchStep(
+            f"assume {label}", principal.arn, request, "denied", None,
+            f"ECS was unable to assume the role '{role.arn}' that was provided for this task. Please verify that the"
+            " role being passed has the proper trust relationship and permissions and that your IAM user has"
+            " permissions to pass this role.",
+            f"let the trust policy of {role.name}{where} allow sts:AssumeRole to the service principal"
+            f" ecs-tasks.amazonaws.com (scoped with aws:SourceAccount {env.account})",
+            detail=result.message or "")
+
+    def _caller(self, role: Role, placement: CallerPlacement, session: str) -> Caller:
+        principal = principal_from_arn(f"arn:{self.env.partition}:sts::{role.account}:assumed-role/{role.name}/{session}")
+        return Caller("role", role.name, role, principal, placement)
+
+    def _step(self, name: str, caller: Caller, request: IamRequest, *, via: str | None, failure: str,
+              region: str | None = None) -> LaunchStep:
+        decision = self.decider.decide(caller, request, region=region, via=via)
+        if decision.allowed:
+            return LaunchStep(name, caller.principal.arn, request, "ok", decision,
+                              detail=decision.path.describe() if decision.path else "")
+        status = "unreachable" if decision.decision == "unreachable" else "denied"
+        return LaunchStep(name, caller.principal.arn, request, status, decision,
+                          _stopped_reason(failure, decision), _fix(decision, caller, self.env, region))
+
+    def _image_steps(self, container: Container, caller: Caller | None, placement: CallerPlacement) -> list[LaunchStep]:
+        image = container.image
+        if not image:
+            return []
+        env = self.env
+        if not _is_ecr(image):
+            path = find_path(env, placement, (), env.region)
+            if path.kind in (PathKind.NAT_GATEWAY, PathKind.INTERNET_GATEWAY):
+                return [LaunchStep(f"pull {image}", "-", None, "ok", None, detail=path.describe())]
+            return [LaunchStep(f"pull {image}", "-", None, "unreachable", None,
+                               f"CannotPullContainerError: pull image manifest has been retried 5 time(s): failed"
+                               f" to resolve ref {image}: dial tcp: i/o timeout",
+                               "images outside Amazon ECR need a route to the internet: add a NAT gateway route"
+                               " (or copy the image to ECR)", detail=path.reason)]
+        assert caller is not None
+        reference = parse_ecr_image(image)
+        region = reference.region or env.region
+        account = reference.registry_id or env.account
+        repository = f"arn:{env.partition}:ecr:{region}:{account}:repository/{reference.repository}"
+        registry = f"{account}.dkr.ecr.{region}.amazonaws.com"
+        steps = [
+            self._step("registry auth", caller, IamRequest("ecr:GetAuthorizationToken", "*"), via="ecr.api",
+                       region=region,
+                       failure=("ResourceInitializationError: unable to pull secrets or registry auth: execution"
+                                " resource retrieval failed: unable to retrieve ecr registry auth: service call has"
+                                f" been retried 3 time(s): RequestError: send request failed caused by: Post"
+                                f" \"https://api.ecr.{region}.amazonaws.com/\"")),
+            self._step("image manifest", caller, IamRequest("ecr:BatchGetImage", repository), via="ecr.dkr",
+                       region=region,
+                       failure=(f"CannotPullContainerError: pull image manifest has been retried 5 time(s): failed"
+                                f" to resolve ref {image}: failed to do request: Head \"https://{registry}/v2/"
+                                f"{reference.repository}/manifests/{reference.tag or reference.digest or 'latest'}\"")),
+            self._step("image layers", caller, IamRequest("ecr:GetDownloadUrlForLayer", repository), via="ecr.dkr",
+                       region=region,
+                       failure=(f"CannotPullContainerError: failed to copy: httpReadSeeker: failed open: failed to do"
+                                f" request: Get \"https://{registry}/v2/{reference.repository}/blobs/sha256:...\"")),
+        ]
+        steps.append(self._layer_download(caller.placement or placement, region, image))
+        return steps
+
+    def _layer_download(self, placement: CallerPlacement, region: str, image: str) -> LaunchStep:
+        env = self.env
+        bucket = f"prod-{region}-starport-layer-bucket"
+        request = IamRequest("s3:GetObject", f"arn:{env.partition}:s3:::{bucket}/*")
+        services = tuple(s for s in (self.decider.endpoint_services.by_id("s3", region),) if s is not None)
+        path = find_path(env, placement, services, region)
+        failure = (f"CannotPullContainerError: failed to copy: httpReadSeeker: failed open: failed to do request:"
+                   f" Get \"https://{bucket}.s3.{region}.amazonaws.com/...\"")
+        if not path.reachable:
+            return LaunchStep("layer download (S3)", ECR_LAYER_SIGNER, request, "unreachable", None,
+                              f"{failure}: dial tcp: i/o timeout",
+                              f"add the S3 gateway endpoint com.amazonaws.{region}.s3 to the route table of the"
+                              f" subnet {placement.subnet_id} (an S3 interface endpoint cannot serve ECR)",
+                              detail=path.reason)
+        if path.endpoint is None:
+            return LaunchStep("layer download (S3)", ECR_LAYER_SIGNER, request, "ok", None, detail=path.describe())
+        endpoint_policy = path.endpoint.policy or DEFAULT_ENDPOINT_POLICY
+        signer = principal_from_arn(ECR_LAYER_SIGNER)
+        context = RequestContext.of({"aws:SourceVpce": path.endpoint.id, "aws:SourceVpc": path.endpoint.vpc_id,
+                                     "aws:SecureTransport": "true", "aws:RequestedRegion": region})
+        result = authorize(AuthorizationRequest(signer, request.action, request.resource, context),
+                           PolicySet.of(identity=[_SIGNER_IDENTITY], vpc_endpoint=[endpoint_policy]))
+        if result.allowed:
+            return LaunchStep("layer download (S3)", ECR_LAYER_SIGNER, request, "ok", None, detail=path.describe())
+        return LaunchStep(
+            "layer download (S3)", ECR_LAYER_SIGNER, request, "denied", None,
+            f"CannotPullContainerError: failed to copy: httpReadSeeker: failed open: unexpected status code"
+            f" https://{bucket}.s3.{region}.amazonaws.com/...: 403 Forbidden",
+            f"the layer download is presigned by ECR, not made by the task: let the endpoint policy of"
+            f" {path.endpoint.id} allow s3:GetObject on arn:aws:s3:::{bucket}/* for any principal"
+            f" (the ECR guide's recommended statement)", detail=result.message or "")
+
+    def _log_steps(self, container: Container, caller: Caller, task_id: str) -> list[LaunchStep]:
+        if container.log_driver != "awslogs":
+            return []
+        options = dict(container.log_options)
+        group = options.get("awslogs-group")
+        if not group:
+            return [LaunchStep("awslogs", caller.principal.arn, None, "denied", None,
+                               "failed to initialize logging driver: missing required option awslogs-group",
+                               f"set the awslogs-group option of container {container.name}")]
+        region = options.get("awslogs-region") or self.env.region
+        prefix = options.get("awslogs-stream-prefix")
+        stream = f"{prefix}/{container.name}/{task_id}" if prefix else task_id
+        base = f"arn:{self.env.partition}:logs:{region}:{self.env.account}:log-group:{group}"
+        failure = "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times"
+        steps = []
+        if options.get("awslogs-create-group", "").lower() == "true":
+            steps.append(self._step("awslogs create group", caller,
+                                    IamRequest("logs:CreateLogGroup", f"{base}:log-stream:"), via="logs",
+                                    region=region, failure=failure))
+        steps.append(self._step("awslogs create stream", caller,
+                                IamRequest("logs:CreateLogStream", f"{base}:log-stream:{stream}"), via="logs",
+                                region=region, failure=failure))
+        steps.append(self._step("awslogs put events", caller,
+                                IamRequest("logs:PutLogEvents", f"{base}:log-stream:{stream}"), via="logs",
+                                region=region, failure="the container's logs are not delivered (PutLogEvents fails)"))
+        return steps
+
+    def _secret_steps(self, container: Container, caller: Caller) -> list[LaunchStep]:
+        steps = []
+        env = self.env
+        for name, value_from in container.secrets:
+            if ":secretsmanager:" in value_from:
+                parts = value_from.split(":")
+                secret_arn = ":".join(parts[:7]) if len(parts) >= 7 else value_from
+                region = parts[3] if len(parts) > 3 else env.region
+                steps.append(self._step(f"secret {name}", caller,
+                                        IamRequest("secretsmanager:GetSecretValue", secret_arn),
+                                        via="secretsmanager", region=region,
+                                        failure=("ResourceInitializationError: unable to pull secrets or registry"
+                                                 " auth: execution resource retrieval failed: unable to retrieve"
+                                                 f" secret from asm: service call has been retried 1 time(s):"
+                                                 f" failed to fetch secret {secret_arn} from secrets manager")))
+            else:
+                if value_from.startswith("arn:"):
+                    parameter_arn = value_from
+                    region = value_from.split(":")[3]
+                else:
+                    region = env.region
+                    parameter_arn = (f"arn:{env.partition}:ssm:{region}:{env.account}:parameter/"
+                                     f"{value_from.lstrip('/')}")
+                steps.append(self._step(f"secret {name}", caller, IamRequest("ssm:GetParameters", parameter_arn),
+                                        via="ssm", region=region,
+                                        failure=("ResourceInitializationError: unable to pull secrets or registry"
+                                                 " auth: execution resource retrieval failed: unable to retrieve"
+                                                 " secrets from ssm: service call has been retried 1 time(s)")))
+        return steps
+
+    def _instance(self, ref: str | None, placement: CallerPlacement) -> Instance | None:
+        if ref is None:
+            return None
+        found = next((i for i in self.env.instances.values() if ref in (i.logical_id, i.id)), None)
+        if found is None:
+            raise UsageError(f"--instance '{ref}' is not an EC2 instance of the environment")
+        return found
+
+    def _agent_steps(self, instance: Instance) -> list[LaunchStep]:
+        role = self.env.role_by_name_or_arn(instance.role_name) if instance.role_name else None
+        if role is None or instance.subnet_id is None:
+            return [LaunchStep("container agent", "-", None, "denied", None,
+                               "the container instance has no instance profile role: the agent cannot register",
+                               "attach an instance profile with AmazonEC2ContainerServiceforEC2Role")]
+        caller = self._caller(role, CallerPlacement(instance.subnet_id, instance.security_group_ids,
+                                                    instance.public_ip), instance.id)
+        cluster = f"arn:{self.env.partition}:ecs:{self.env.region}:{self.env.account}:cluster/default"
+        failure = "the container instance does not register with the cluster: tasks are not placed on it"
+        return [
+            self._step("agent: discover poll endpoint", caller, IamRequest("ecs:DiscoverPollEndpoint", "*"),
+                       via="ecs", failure=failure),
+            self._step("agent: register container instance", caller,
+                       IamRequest("ecs:RegisterContainerInstance", cluster), via="ecs", failure=failure),
+            self._step("agent: poll (ecs-agent)", caller, IamRequest("ecs:Poll", "*"), via="ecs-agent",
+                       failure=failure),
+            self._step("agent: telemetry (ecs-telemetry)", caller, IamRequest("ecs:StartTelemetrySession", "*"),
+                       via="ecs-telemetry", failure="container metrics are not delivered"),
+        ]
+
+
+def _is_ecr(image: str) -> bool:
+    host = image.split("/", 1)[0]
+    return ".dkr.ecr." in host and host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+
+def _needs_execution_role(container: Container) -> bool:
+    return bool((container.image and _is_ecr(container.image)) or container.log_driver == "awslogs"
+                or container.secrets)
+
+
+def _stopped_reason(failure: str, decision: CallDecision) -> str:
+    if decision.decision == "unreachable":
+        return f"{failure}: dial tcp: i/o timeout"
+    return f"{failure}: AccessDeniedException: {decision.message}"
+
+
+def _fix(decision: CallDecision, caller: Caller, env: Environment, region: str | None) -> str:
+    request = decision.request
+    if decision.decision == "unreachable":
+        service = decision.path.service if decision.path else "the service"
+        subnet = caller.placement.subnet_id if caller.placement else "the subnet"
+        return (f"add an interface VPC endpoint for com.amazonaws.{region or env.region}.{service} with private DNS"
+                f" and a security group admitting HTTPS (443) from {subnet}, or a NAT gateway route")
+    result = decision.result
+    gate = result.deciding_gate if result else None
+    if result is not None and result.deciding_statements and decision.decision == "explicitDeny":
+        match = result.deciding_statements[0]
+        where = f" at {match.statement.start}" if match.statement.start else ""
+        return f"narrow the Deny {match.statement.label} of {match.policy.policy_id}{where}"
+    if gate is PolicyType.VPC_ENDPOINT and decision.path is not None and decision.path.endpoint is not None:
+        return (f"allow {request.action} on {request.resource} in the endpoint policy of"
+                f" {decision.path.endpoint.logical_id or decision.path.endpoint.id}")
+    role = caller.role.name if caller.role else caller.principal.arn
+    return f"allow {request.action} on {request.resource} in a policy of the role {role}"
