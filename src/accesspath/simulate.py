@@ -190,7 +190,7 @@ class _Loader:
             raise self.fail(f"{name} must be a string", node)
         return node.value
 
-    def strings(self, node: Node | None, name: str, *, required: bool = False) -> list[str]:
+    def strings(self, node: Node | None, name: str, *, required: bool = False, allow_empty: bool = False) -> list[str]:
         if node is None:
             if required:
                 raise UsageError(f"the input has no {name}", source=self.source)
@@ -199,8 +199,8 @@ class _Loader:
             raise self.fail(f"{name} must be a list of strings", node)
         out = []
         for item in node.value:
-            if item.is_array or item.is_object or not isinstance(item.value, str) or not item.value:
-                raise self.fail(f"{name} must hold non-empty strings", item)
+            if item.is_array or item.is_object or not isinstance(item.value, str) or not (item.value or allow_empty):
+                raise self.fail(f"{name} must hold {'' if allow_empty else 'non-empty '}strings", item)
             out.append(item.value)
         if required and not out:
             raise self.fail(f"{name} is empty", node)
@@ -314,7 +314,7 @@ class _Loader:
                                 " string, stringList, numeric, numericList, boolean, booleanList, ip, ipList,"
                                 " binary, binaryList, date, dateList)", members.get("ContextKeyType"))
             values_node = members.get("ContextKeyValues")
-            values = self.strings(values_node, "ContextKeyValues") if values_node is not None else []
+            values = self.strings(values_node, "ContextKeyValues", allow_empty=True) if values_node is not None else []
             parser, multivalued = spec
             if not multivalued and len(values) > 1:
                 raise self.fail(f"context key '{name}' has type {type_name} but {len(values)} values"

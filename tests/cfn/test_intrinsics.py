@@ -252,6 +252,8 @@ def test_ref_and_getatt_for_the_ecs_world() -> None:
     key_id = stack.resource("Key").physical_id  # type: ignore[union-attr]
     role_name = stack.resource("Role").physical_id  # type: ignore[union-attr]
     bucket = stack.resource("Bucket").physical_id  # type: ignore[union-attr]
+    profile = stack.resource("Profile")
+    assert profile is not None
     assert role_name == f"app-Role-{str(role_name).rsplit('-', 1)[1]}" and len(str(role_name).rsplit("-", 1)[1]) == 13
     assert bucket == str(bucket).lower() and str(bucket).startswith("app-bucket-")
     assert tags[:-2] == [
@@ -267,7 +269,7 @@ def test_ref_and_getatt_for_the_ecs_world() -> None:
         key_id,
         f"arn:aws:kms:eu-west-1:111122223333:key/{key_id}",
         "arn:aws:dynamodb:eu-west-1:111122223333:table/orders",
-        f"arn:aws:iam::111122223333:instance-profile/{stack.resource('Profile').physical_id}",  # type: ignore[union-attr]
+        f"arn:aws:iam::111122223333:instance-profile/{profile.physical_id}",
         f"arn:aws:iam::111122223333:role/ecs/{role_name}",
         bucket,
         f"arn:aws:s3:::{bucket}",
@@ -331,3 +333,11 @@ Resources:
     assert role is not None and isinstance(role.physical_id, Symbolic)
     assert "no loaded template exports 'not-loaded'" in role.physical_id.reason
     assert isinstance(stack.resource("Uses").properties.to_python()["Tags"][0], Symbolic)  # type: ignore[union-attr]
+
+
+def test_find_in_map_default_value_and_sub_of_a_list_is_reported() -> None:
+    props = values(queue('      Memory: !FindInMap [Sizes, test, Memory, {DefaultValue: "128"}]'))
+    assert props == {"Memory": "128"}
+    stack = load_one(queue('      Name: !Sub "${Names}"'))
+    assert codes(stack) == ["bad-argument"]
+    assert stack.issues[0].message == "'${Names}' in Fn::Sub must be a string, not a list"

@@ -173,8 +173,8 @@ class IntrinsicResolver:
 
     def _ref(self, argument: Node, at: Node, depth: int) -> Resolved:
         if not isinstance(argument.value, str) or argument.is_object or argument.is_array:
-            return self.fail("bad-argument", f"Ref takes the name of a parameter or resource, not {_describe(argument)}",
-                             at)
+            return self.fail("bad-argument",
+                             f"Ref takes the name of a parameter or resource, not {_describe(argument)}", at)
         return self.scope.ref(argument.value, at)
 
     def _get_att(self, argument: Node, at: Node, depth: int) -> Resolved:
@@ -205,8 +205,8 @@ class IntrinsicResolver:
         else:
             template_node = argument
         if not isinstance(template_node.value, str) or template_node.is_object or template_node.is_array:
-            return self.fail("bad-argument", f"the string of Fn::Sub must be a literal string, not {_describe(template_node)}",
-                             at)
+            return self.fail("bad-argument",
+                             f"the string of Fn::Sub must be a literal string, not {_describe(template_node)}", at)
         template = template_node.value
         parts: list[str] = []
         last = 0
@@ -297,7 +297,7 @@ class IntrinsicResolver:
         default: Node | None = None
         if len(argument.value) == 4:  # AWS::LanguageExtensions: [map, key, key, {DefaultValue: x}]
             option = argument.value[3]
-            default = next((m.value for m in option.value if m.key == "DefaultValue"), None) if option.is_object else None
+            default = _member(option, "DefaultValue")
             if default is None:
                 return self.fail("bad-argument", "the fourth value of Fn::FindInMap must be {DefaultValue: value}", at)
         node = self.scope.mappings()

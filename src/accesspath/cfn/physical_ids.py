@@ -294,7 +294,10 @@ def _vpc_endpoint(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
     }
 
 
-def _plain_id(prefix: str, key: str | None = None) -> Callable[[ResourceContext], tuple[str, dict[str, AttributeValue]]]:
+Builder = Callable[[ResourceContext], tuple[str, dict[str, AttributeValue]]]
+
+
+def _plain_id(prefix: str, key: str | None = None) -> Builder:
     def build(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
         value = c.hex_id(prefix)
         return value, ({key: value} if key else {})
@@ -310,6 +313,23 @@ def _sns_topic(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
 def _lambda_function(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
     name = c.string("FunctionName") or c.synthetic_name(64)
     return name, {"Arn": c.arn("lambda", f"function:{name}")}
+
+
+def _ec2_instance(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
+    instance_id = c.hex_id("i")
+    return instance_id, {"InstanceId": instance_id, "PrivateIp": "10.0.0.10",
+                         "AvailabilityZone": f"{c.deployment.region}a"}
+
+
+def _eip(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
+    # 203.0.113.0/24 is reserved for documentation (RFC 5737): never a real address.
+    address = f"203.0.113.{int(c.suffix(4), 36) % 254 + 1}" if c.suffix(4).isalnum() else "203.0.113.1"
+    return address, {"AllocationId": c.hex_id("eipalloc"), "PublicIp": address}
+
+
+def _ssm_parameter(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
+    name = c.string("Name") or c.synthetic_name(64)
+    return name, {"Type": c.string("Type") or "String", "Value": c.string("Value") or ""}
 
 
 def _generated_id(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
@@ -364,4 +384,14 @@ RESOURCE_TYPE_MODELS: Mapping[str, ResourceTypeModel] = {m.type: m for m in (
     _m("AWS::EC2::RouteTable", "the route table id (rtb-…)", ("RouteTableId",), ("VpcId",),
        _plain_id("rtb", "RouteTableId")),
     _m("AWS::Lambda::Function", "the function name", ("Arn",), ("Code", "Role"), _lambda_function),
+    _m("AWS::EC2::Instance", "the instance id (i-…)", ("InstanceId", "PrivateIp", "AvailabilityZone"), (),
+       _ec2_instance),
+    _m("AWS::EC2::SubnetRouteTableAssociation", "the association id (rtbassoc-…)", ("Id",),
+       ("SubnetId", "RouteTableId"), _plain_id("rtbassoc", "Id")),
+    _m("AWS::EC2::VPCGatewayAttachment", "a generated id", (), ("VpcId",), _generated_id),
+    _m("AWS::EC2::Route", "a generated id", (), ("RouteTableId",), _generated_id),
+    _m("AWS::EC2::SecurityGroupIngress", "the rule id (sgr-…)", ("Id",), ("GroupId",), _plain_id("sgr", "Id")),
+    _m("AWS::EC2::SecurityGroupEgress", "the rule id (sgr-…)", ("Id",), ("GroupId",), _plain_id("sgr", "Id")),
+    _m("AWS::EC2::EIP", "the public IP (a documentation address)", ("AllocationId", "PublicIp"), (), _eip),
+    _m("AWS::SSM::Parameter", "the parameter name", ("Type", "Value"), (), _ssm_parameter),
 )}

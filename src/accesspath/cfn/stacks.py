@@ -124,6 +124,7 @@ def _resolve_in_order(loaders: list[TemplateLoader]) -> list[LoadedStack]:
                 loader.report("duplicate-export", f"the export '{name}' of output '{output}' is also exported by"
                               f" stack '{other.name}'; CloudFormation allows one export per name in a region",
                               Severity.ERROR, position)
+                loader.rejected_exports.add(name)
                 continue
             exporters[name] = loader
 
@@ -185,8 +186,9 @@ def _import_lookup(importer: TemplateLoader, exporters: Mapping[str, TemplateLoa
         stack = loaded.get(exporter.name)
         export: Export | None = stack.exports.get(name) if stack is not None else None
         if export is None:
-            message = (f"the export '{name}' of stack '{exporter.name}' is not created"
-                       " (its output's condition is false)")
+            why = ("its output's condition is false" if stack is not None
+                   else "the stack was not loaded before its importers")
+            message = f"the export '{name}' of stack '{exporter.name}' is not available ({why})"
             importer.report("missing-import", message, Severity.WARNING, at.start)
             return symbolic_node(Symbolic(message, at.start), at)
         value = export.value

@@ -76,6 +76,7 @@ class TemplateLoader:
         self.condition_evaluator = ConditionEvaluator({}, self.resolver)
         self.export_names: dict[str, tuple[str | Symbolic, Position | None]] = {}
         self.imported_names: list[tuple[str, Node]] = []
+        self.rejected_exports: set[str] = set()  # exported by another stack first
         self.resources: dict[str, Resource] = {}
         self.not_created: dict[str, str] = {}  # logical id -> the false condition
 
@@ -529,7 +530,7 @@ class TemplateLoader:
             value = self.resolver.resolve_required(value_node)
             export_name, _ = self.export_names.get(name, (None, None))
             outputs[name] = Output(name, value, export_name, condition, member.key_start)
-            if isinstance(export_name, str):
+            if isinstance(export_name, str) and export_name not in self.rejected_exports:
                 if value.is_array or value.is_object:
                     self.report("bad-export", f"the exported value of output '{name}' must be a string",
                                 Severity.ERROR, value.start)

@@ -131,14 +131,17 @@ class CompiledPolicy:
                 outcome = evaluate_values(clause, entry, lookup)
                 if outcome is Outcome.FALSE:
                     applies = False
-                elif outcome is Outcome.ERROR:
+                elif outcome is Outcome.ERROR and error is None:
                     error = _error_text(conditions.explain(clause, context, lookup))
-                    break
+            if not applies:
+                # Every condition must hold (reference_policies_multi-value-conditions.md): one that
+                # is false settles it, whatever another could not evaluate.
+                continue
             if error is not None:
                 errors.append(f"{policy.policy_id} {statement.label}: {error}")
                 if not compiled.is_allow:
                     denies.append(StatementMatch(policy, statement, grant, error))
-            elif applies:
+            else:
                 (allows if compiled.is_allow else denies).append(StatementMatch(policy, statement, grant))
         if not (allows or denies or errors or missing):
             return self._empty
@@ -178,7 +181,11 @@ class CompiledPolicy:
                 if request.context.get(r.clause.key_lower) is None and r.clause.key not in missing:
                     missing.append(r.clause.key)
             failed = next((r for r in results if r.outcome is Outcome.ERROR), None)
-            applies = failed is None and all(r.outcome is Outcome.TRUE for r in results)
+            if any(r.outcome is Outcome.FALSE for r in results):
+                failed = None  # a false condition settles it (see evaluate)
+                applies = False
+            else:
+                applies = failed is None
             note = ""
             if failed is not None:
                 error = _error_text(failed)

@@ -18,7 +18,7 @@ from accesspath.policy.operators import (
     POLICY_VALUE_PARSERS, OperatorError, parse_bool, parse_operator, scalar_text,
 )
 from accesspath.policy.patterns import ARN, LITERAL, WHOLE, Pattern
-from accesspath.policy.source import JsonSyntaxError, Node, Position, decode_json, node_from_python
+from accesspath.policy.source import JsonSyntaxError, NestingError, Node, Position, decode_json, node_from_python
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 TOP_LEVEL = ("Version", "Id", "Statement")
@@ -61,7 +61,11 @@ def parse_policy(document: str | Node | dict[str, Any] | Any, *, policy_type: Po
                             error.position, "Policy")
             return Policy(policy_id, policy_type, None, None, (), tuple(collector.issues), source)
     else:
-        root = node_from_python(document)
+        try:
+            root = node_from_python(document)
+        except NestingError as error:
+            collector.error("too-deep", f"the policy is not valid: {error}", None, "Policy")
+            return Policy(policy_id, policy_type, None, None, (), tuple(collector.issues), source)
     return _parse_root(root, collector, policy_id, source)
 
 

@@ -293,13 +293,19 @@ def decode_json(text: str, source: str | None = None, *, line_offset: int = 0,
 NodeLike = Union[Node, Any]
 
 
-def node_from_python(value: Any, position: Position | None = None) -> Node:
+class NestingError(ValueError):
+    """A value nested deeper than policies may be (the JSON decoder's limit applies here too)."""
+
+
+def node_from_python(value: Any, position: Position | None = None, _depth: int = 0) -> Node:
     """Wrap an already-decoded value (dicts, lists, scalars) into a Node tree without positions."""
     if isinstance(value, Node):
         return value
+    if _depth > _MAX_DEPTH:
+        raise NestingError(f"nesting deeper than {_MAX_DEPTH} levels")
     if isinstance(value, dict):
-        return Node(tuple(Member(str(k), node_from_python(v, position), position)
+        return Node(tuple(Member(str(k), node_from_python(v, position, _depth + 1), position)
                           for k, v in value.items()), position, position, "object")
     if isinstance(value, (list, tuple)):
-        return Node(tuple(node_from_python(v, position) for v in value), position, position, "array")
+        return Node(tuple(node_from_python(v, position, _depth + 1) for v in value), position, position, "array")
     return Node(value, position, position)
