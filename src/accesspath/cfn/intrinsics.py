@@ -297,14 +297,14 @@ class IntrinsicResolver:
         default: Node | None = None
         if len(argument.value) == 4:  # AWS::LanguageExtensions: [map, key, key, {DefaultValue: x}]
             option = argument.value[3]
-            default = _member(option, "DefaultValue")
+            default = _member_of(option, "DefaultValue")
             if default is None:
                 return self.fail("bad-argument", "the fourth value of Fn::FindInMap must be {DefaultValue: value}", at)
         node = self.scope.mappings()
         path = []
         for key in keys:
             path.append(key)
-            found = _member(node, key) if node is not None else None
+            found = _member_of(node, key) if node is not None else None
             if found is None:
                 if default is not None:
                     return self.resolve(default, depth)
@@ -370,14 +370,6 @@ class IntrinsicResolver:
         return list_node(subnets, at)
 
 
-def _member(node: Node, key: str) -> Node | None:
-    if not node.is_object:
-        return None
-    found = None
-    for member in node.value:
-        if member.key == key:
-            found = member.value
-    return found
 
 
 def _describe(node: Node) -> str:
@@ -406,3 +398,7 @@ _HANDLERS = {
     "Fn::GetAZs": IntrinsicResolver._get_azs,
     "Fn::Cidr": IntrinsicResolver._cidr,
 }
+
+
+def _member_of(node: Node | None, key: str) -> Node | None:
+    return node.member(key) if node is not None else None

@@ -83,12 +83,7 @@ class Resource:
 
     def property(self, name: str) -> Node | None:
         """The resolved property ``name`` (the last one, if repeated), or None."""
-        found = None
-        if self.properties.is_object:
-            for member in self.properties.value:
-                if member.key == name:
-                    found = member.value
-        return found
+        return self.properties.member(name)
 
 
 @dataclass(frozen=True, slots=True)

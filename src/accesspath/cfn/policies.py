@@ -56,7 +56,7 @@ def _documents(resource: Resource, prop: str, kind: str) -> Iterator[PolicyLocat
         if policies is None or not policies.is_array:
             return
         for index, item in enumerate(policies.value):
-            document = _member(item, inner)
+            document = _member_of(item, inner)
             if document is not None:
                 yield PolicyLocation(resource, f"Properties.Policies[{index}].{inner}", _as_document(document), kind)
         return
@@ -78,11 +78,5 @@ def _as_document(node: Node) -> Node:
     return node
 
 
-def _member(node: Node, key: str) -> Node | None:
-    if not node.is_object:
-        return None
-    found = None
-    for member in node.value:
-        if member.key == key:
-            found = member.value
-    return found
+def _member_of(node: Node | None, key: str) -> Node | None:
+    return node.member(key) if node is not None else None

@@ -49,7 +49,7 @@ class _ResourceDeclaration:
         self.depends_on = depends_on
 
     def attribute(self, name: str) -> Node | None:
-        return _member(self.node, name)
+        return _member_of(self.node, name)
 
 
 class TemplateLoader:
@@ -222,17 +222,17 @@ class TemplateLoader:
             self.report("bad-parameter", f"parameter '{name}' must be a mapping with a Type", Severity.ERROR, position)
             return Parameter(name, "String", Symbolic(f"parameter '{name}' is malformed", position), "missing", (),
                              position)
-        type_node = _member(declaration, "Type")
+        type_node = _member_of(declaration, "Type")
         type_ = as_text(type_node) if type_node is not None else None
         if not isinstance(type_, str):
             self.report("missing-parameter-type", f"parameter '{name}' has no Type", Severity.ERROR, position)
             type_ = "String"
-        allowed_node = _member(declaration, "AllowedValues")
+        allowed_node = _member_of(declaration, "AllowedValues")
         allowed = tuple(t for t in (as_text(n) for n in (allowed_node.value if allowed_node is not None
                                                           and allowed_node.is_array else ()))
                         if isinstance(t, str))
         is_list = type_ == "CommaDelimitedList" or type_.startswith("List<")
-        default_node = _member(declaration, "Default")
+        default_node = _member_of(declaration, "Default")
         value_at: Position | None
         raw: object
         if name in self.overrides:
@@ -273,7 +273,7 @@ class TemplateLoader:
                 number = float(text)
             except ValueError:
                 raise fail("is not a number") from None
-        pattern = as_text(_member(declaration, "AllowedPattern") or Node(None))
+        pattern = as_text(_member_of(declaration, "AllowedPattern") or Node(None))
         if isinstance(pattern, str):
             try:
                 matches = re.fullmatch(pattern, text) is not None
@@ -285,7 +285,7 @@ class TemplateLoader:
                            ("MaxLength", lambda limit: len(text) <= limit),
                            ("MinValue", lambda limit: not number_type or number >= limit),
                            ("MaxValue", lambda limit: not number_type or number <= limit)):
-            limit_text = as_text(_member(declaration, key) or Node(None))
+            limit_text = as_text(_member_of(declaration, key) or Node(None))
             if isinstance(limit_text, str):
                 try:
                     limit = float(limit_text)
@@ -326,14 +326,14 @@ class TemplateLoader:
                 self.report("unknown-resource-attribute", f"resource '{logical_id}' has an unknown attribute"
                             f" '{m.key}' (expected one of {', '.join(RESOURCE_ATTRIBUTES)}; is it missing"
                             " 'Properties:'?)", Severity.ERROR, m.key_start)
-        type_node = _member(node, "Type")
+        type_node = _member_of(node, "Type")
         type_ = as_text(type_node) if type_node is not None else None
         if not isinstance(type_, str) or not type_:
             self.report("missing-type", f"resource '{logical_id}' has no Type (it has {', '.join(keys)}),"
                         " so it is not loaded", Severity.ERROR, position)
             self.unloaded[logical_id] = f"resource '{logical_id}' has no Type and was not loaded"
             return None
-        condition_node = _member(node, "Condition")
+        condition_node = _member_of(node, "Condition")
         condition: str | None = None
         if condition_node is not None:
             if isinstance(condition_node.value, str):
@@ -342,7 +342,7 @@ class TemplateLoader:
                 self.report("bad-argument", f"the Condition of resource '{logical_id}' must be a condition name",
                             Severity.ERROR, condition_node.start)
         depends_on: list[tuple[str, Node]] = []
-        depends_node = _member(node, "DependsOn")
+        depends_node = _member_of(node, "DependsOn")
         if depends_node is not None:
             for item in (depends_node.value if depends_node.is_array else (depends_node,)):
                 if isinstance(item.value, str) and not item.is_object:
@@ -359,10 +359,10 @@ class TemplateLoader:
 
     def _load_export_names(self) -> None:
         for member in self._section("Outputs"):
-            export = _member(member.value, "Export") if member.value.is_object else None
+            export = _member_of(member.value, "Export") if member.value.is_object else None
             if export is None:
                 continue
-            name_node = _member(export, "Name") if export.is_object else None
+            name_node = _member_of(export, "Name") if export.is_object else None
             if name_node is None:
                 self.report("bad-export", f"the Export of output '{member.key}' needs a Name", Severity.ERROR,
                             export.start)
@@ -382,10 +382,10 @@ class TemplateLoader:
                         nodes.append(properties)
             for member in self._section("Outputs"):
                 if member.value.is_object:
-                    condition = _member(member.value, "Condition")
+                    condition = _member_of(member.value, "Condition")
                     decided = self._decided(condition.value if condition is not None and isinstance(
                         condition.value, str) else None, member.value)
-                    value = _member(member.value, "Value")
+                    value = _member_of(member.value, "Value")
                     if decided is not False and value is not None:
                         nodes.append(value)
             for node in _walk(nodes, self._branch_taken):
@@ -518,11 +518,11 @@ class TemplateLoader:
         exports: dict[str, Export] = {}
         for member in self._section("Outputs"):
             name, node = member.key, member.value
-            value_node = _member(node, "Value") if node.is_object else None
+            value_node = _member_of(node, "Value") if node.is_object else None
             if value_node is None:
                 self.report("bad-output", f"output '{name}' has no Value", Severity.ERROR, member.key_start)
                 continue
-            condition_node = _member(node, "Condition")
+            condition_node = _member_of(node, "Condition")
             condition = condition_node.value if condition_node is not None and isinstance(
                 condition_node.value, str) else None
             if self._decided(condition, condition_node or node) is False:
@@ -539,14 +539,6 @@ class TemplateLoader:
         return outputs, exports
 
 
-def _member(node: Node | None, key: str) -> Node | None:
-    if node is None or not node.is_object:
-        return None
-    found = None
-    for member in node.value:
-        if member.key == key:
-            found = member.value
-    return found
 
 
 def _show(node: Node) -> str:
@@ -614,3 +606,7 @@ def _referenced_names(node: Node) -> list[str]:
         if isinstance(template.value, str):
             return [ref.partition(".")[0] for ref in sub_references(template.value) if ref not in variables]
     return []
+
+
+def _member_of(node: Node | None, key: str) -> Node | None:
+    return node.member(key) if node is not None else None

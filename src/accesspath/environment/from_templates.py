@@ -96,13 +96,7 @@ class _Builder:
         return text.lower() == "true"
 
     def member(self, node: Node | None, name: str) -> Node | None:
-        if node is None or not node.is_object:
-            return None
-        found = None
-        for m in node.value:
-            if m.key == name:
-                found = m.value
-        return found
+        return node.member(name) if node is not None else None
 
     def member_text(self, node: Node | None, name: str) -> str | None:
         found = self.member(node, name)

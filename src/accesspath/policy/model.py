@@ -97,7 +97,9 @@ class PrincipalBlock:
 
 
 @dataclass(frozen=True, slots=True)
-class ActionBlock:
+class _PatternBlock:
+    """Action/NotAction or Resource/NotResource: compiled patterns, negated for the Not- form."""
+
     patterns: tuple[Pattern, ...]
     negated: bool
     position: Position | None
@@ -108,14 +110,13 @@ class ActionBlock:
 
 
 @dataclass(frozen=True, slots=True)
-class ResourceBlock:
-    patterns: tuple[Pattern, ...]
-    negated: bool
-    position: Position | None
+class ActionBlock(_PatternBlock):
+    """Action or NotAction (patterns match case-insensitively)."""
 
-    @property
-    def texts(self) -> tuple[str, ...]:
-        return tuple(p.text for p in self.patterns)
+
+@dataclass(frozen=True, slots=True)
+class ResourceBlock(_PatternBlock):
+    """Resource or NotResource (patterns match case-sensitively, segment-aware for ARNs)."""
 
 
 @dataclass(frozen=True, slots=True)

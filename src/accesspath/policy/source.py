@@ -48,6 +48,16 @@ class Node:
     def is_array(self) -> bool:
         return self.kind == "array"
 
+    def member(self, key: str) -> "Node | None":
+        """The value of member ``key`` of an object (the last one, if repeated), else None."""
+        if self.kind != "object":
+            return None
+        found = None
+        for member in self.value:
+            if member.key == key:
+                found = member.value
+        return found
+
     def to_python(self) -> Any:
         """The plain value (for objects, the last of duplicate keys wins, as in :mod:`json`)."""
         if self.kind == "object":
