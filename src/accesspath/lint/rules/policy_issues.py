@@ -1,0 +1,75 @@
+"""The policy parser's own issues, reported as findings (the parser is the one place they are decided)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import ClassVar
+
+from accesspath.lint.context import PolicyContext
+from accesspath.lint.findings import Finding, Severity
+from accesspath.lint.rules.base import PolicyRule
+from accesspath.policy import PolicyIssue
+from accesspath.policy import Severity as IssueSeverity
+
+# The parser's "resource-not-arn" warning is reported by malformed-arn, which says the same about
+# the same value and adds the fix; reporting both would show one problem twice.
+_REPORTED_AS_MALFORMED_ARN = frozenset({"resource-not-arn"})
+
+
+def _issues(context: PolicyContext, severity: IssueSeverity) -> Iterator[PolicyIssue]:
+    for issue in context.policy.issues:
+        if issue.severity is not severity or issue.code in _REPORTED_AS_MALFORMED_ARN:
+            continue
+        if issue.position is not None and issue.position in context.unresolved:
+            continue  # a template value not known offline: reported by the template rule instead
+        yield issue
+
+
+def _statement_at(context: PolicyContext, issue: PolicyIssue) -> str | None:
+    """The label of the statement whose span holds the issue, if any."""
+    if issue.position is None:
+        return None
+    where = (issue.position.line, issue.position.column)
+    for statement in context.policy.statements:
+        if statement.start is None or statement.end is None:
+            continue
+        if (statement.start.line, statement.start.column) <= where < (statement.end.line, statement.end.column):
+            return statement.label
+    return None
+
+
+class MalformedPolicy(PolicyRule):
+    id: ClassVar[str] = "malformed-policy"
+    description: ClassVar[str] = ("the policy breaks the IAM policy grammar; AWS rejects it with"
+                                  " MalformedPolicyDocument (JSON syntax, unknown or duplicate elements,"
+                                  " missing Effect/Action/Resource, bad principals, operators and values)")
+    severity: ClassVar[Severity] = Severity.ERROR
+    doc_url: ClassVar[str] = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html"
+    fix: ClassVar[str] = "correct the element as the IAM policy grammar describes it"
+
+    def check(self, context: PolicyContext) -> Iterator[Finding]:
+        for issue in _issues(context, IssueSeverity.ERROR):
+            finding = self.at(context, issue.message, issue.position, code=issue.code)
+            yield _with_statement(finding, _statement_at(context, issue))
+
+
+class PolicyElementWarning(PolicyRule):
+    id: ClassVar[str] = "policy-element-warning"
+    description: ClassVar[str] = ("AWS accepts the element but it does not do what it seems to: NotPrincipal"
+                                  " with Allow, a wildcard in an ARN's service segment, a policy variable"
+                                  " before an ARN's resource part, a set operator with Null")
+    severity: ClassVar[Severity] = Severity.WARNING
+    doc_url: ClassVar[str] = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html"
+    fix: ClassVar[str] = "rewrite the element so that it means what it says (see the message)"
+
+    def check(self, context: PolicyContext) -> Iterator[Finding]:
+        for issue in _issues(context, IssueSeverity.WARNING):
+            finding = self.at(context, issue.message, issue.position, code=issue.code)
+            yield _with_statement(finding, _statement_at(context, issue))
+
+
+def _with_statement(finding: Finding, label: str | None) -> Finding:
+    if label is None or finding.statement is not None:
+        return finding
+    return replace(finding, statement=label)
