@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "accesspath.cli.env_cmd",
     "accesspath.cli.launch_check_cmd",
     "accesspath.cli.validate_cmd",
+    "accesspath.cli.audit_cmd",
 )
 
 

@@ -1,0 +1,150 @@
+"""``accesspath audit``: formats, --fail-on exit codes, SARIF against a SARIF 2.1.0 subset schema, bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from accesspath.audit.render import report_text
+from accesspath.cli import main
+
+from .conftest import EXAMPLES, TEMPLATES, audit_of
+
+SCHEMA = json.loads((Path(__file__).resolve().parent / "sarif-2.1.0-subset.schema.json").read_text())
+LOGS_DEFAULT = str(TEMPLATES / "logs-default-endpoint.yaml")       # 2 warnings, 1 info
+MIXUP = str(TEMPLATES / "role-mixup.yaml")
+SEED_004 = str(EXAMPLES / "seed004-logs-endpoint-policy" / "template.yaml")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["audit", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("fail_on, expected", [("error", 0), ("warning", 1), ("info", 1), ("never", 0)])
+def test_fail_on_thresholds(capsys, fail_on: str, expected: int) -> None:
+    code, _, _ = run(capsys, LOGS_DEFAULT, "--fail-on", fail_on)
+    assert code == expected
+
+
+def test_default_fail_on_is_error(capsys) -> None:
+    assert run(capsys, MIXUP, "--param", "Mixed=true")[0] == 1
+    assert run(capsys, LOGS_DEFAULT)[0] == 0
+
+
+def test_clean_template_exits_zero(capsys) -> None:
+    code, out, _ = run(capsys, SEED_004, "--region", "ap-northeast-1", "--fail-on", "info")
+    assert code == 0 and "no findings" in out
+
+
+def test_text_is_grouped_by_severity_without_colour_when_not_a_terminal(capsys) -> None:
+    _, out, _ = run(capsys, LOGS_DEFAULT)
+    assert "\033[" not in out
+    assert out.index("warning (2)") < out.index("info (1)")
+    assert "logs-default-endpoint.yaml:16:3: [endpoint-exfiltration]" in out
+    assert out.rstrip().endswith("summary: 0 errors, 2 warnings, 1 info")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_terminal_and_without_no_color(monkeypatch) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stdout", terminal)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    main(["audit", LOGS_DEFAULT])
+    assert "\033[33mwarning (2)\033[0m" in terminal.getvalue()
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stdout", terminal)
+    monkeypatch.setenv("NO_COLOR", "1")
+    main(["audit", LOGS_DEFAULT])
+    assert "\033[" not in terminal.getvalue()
+
+
+def test_report_text_colours_each_severity() -> None:
+    text = report_text(audit_of(TEMPLATES / "role-mixup.yaml", Mixed="true"), colour=True)
+    assert "\033[31merror (1)\033[0m" in text
+
+
+def test_json_output(capsys) -> None:
+    code, out, _ = run(capsys, LOGS_DEFAULT, "--format", "json")
+    document = json.loads(out)
+    assert code == 0
+    assert document["summary"] == {"error": 0, "warning": 2, "info": 1}
+    exfiltration = next(f for f in document["findings"] if f["ruleId"] == "endpoint-exfiltration")
+    assert exfiltration["location"] == {"file": LOGS_DEFAULT, "line": 16, "column": 3}
+    assert exfiltration["evidence"][0]["decision"] == "allowed"
+    assert exfiltration["docUrl"].startswith("https://docs.aws.amazon.com/")
+    assert {r["id"] for r in document["rules"]} >= {"endpoint-exfiltration", "task-role-overbroad"}
+
+
+@pytest.mark.parametrize("argv", [
+    (LOGS_DEFAULT,),
+    (MIXUP, "--param", "Mixed=true"),
+    (str(EXAMPLES / "seed003-task-role-policies" / "ecs-task-roles.yaml"),
+     str(EXAMPLES / "seed003-task-role-policies" / "backend-task-role-policies.yaml"),
+     str(EXAMPLES / "seed003-task-role-policies" / "frontend-task-role-policies.yaml")),
+])
+def test_sarif_is_valid_and_points_at_the_template(capsys, argv: tuple[str, ...]) -> None:
+    _, out, _ = run(capsys, *argv, "--format", "sarif", "--fail-on", "never")
+    log = json.loads(out)
+    jsonschema.validate(log, SCHEMA)
+    run_ = log["runs"][0]
+    rules = run_["tool"]["driver"]["rules"]
+    assert run_["results"]
+    for result in run_["results"]:
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uri"].endswith(".yaml")
+        assert location["region"]["startLine"] >= 1 and location["region"]["startColumn"] >= 1
+    levels = {r["defaultConfiguration"]["level"] for r in rules}
+    assert levels <= {"error", "warning", "note"}
+
+
+def test_sarif_schema_rejects_a_broken_log() -> None:
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": []}},
+                                                           "results": [{"ruleId": "r", "level": "fatal",
+                                                                        "message": {"text": "m"},
+                                                                        "locations": [{}]}]}]}, SCHEMA)
+
+
+def test_rule_selection(capsys) -> None:
+    _, out, _ = run(capsys, LOGS_DEFAULT, "--format", "json", "--rule", "endpoint-exfiltration")
+    document = json.loads(out)
+    assert [r["id"] for r in document["rules"]] == ["endpoint-exfiltration"]
+    assert {f["ruleId"] for f in document["findings"]} == {"endpoint-exfiltration"}
+    _, out, _ = run(capsys, LOGS_DEFAULT, "--format", "json", "--skip-rule", "endpoint-exfiltration")
+    assert "endpoint-exfiltration" not in {f["ruleId"] for f in json.loads(out)["findings"]}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("--rule", "no-such-rule"), "unknown audit rule 'no-such-rule'"),
+    (("--fail-on", "fatal"), "invalid choice"),
+    (("--format", "xml"), "invalid choice"),
+])
+def test_bad_options_exit_2(capsys, argv: tuple[str, ...], message: str) -> None:
+    with pytest.raises(SystemExit) as raised:
+        code = main(["audit", LOGS_DEFAULT, *argv])
+        raise SystemExit(code)
+    assert raised.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_bad_template_exits_2(capsys, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("Resources: [unclosed\n")
+    code, _, err = run(capsys, str(broken))
+    assert code == 2 and "broken.yaml" in err
+
+
+def test_missing_file_exits_2(capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, str(tmp_path / "absent.yaml"))
+    assert code == 2 and "absent.yaml" in err
