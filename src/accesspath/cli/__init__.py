@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "accesspath.cli.access_cmd",
     "accesspath.cli.env_cmd",
     "accesspath.cli.launch_check_cmd",
+    "accesspath.cli.policy_cmd",
     "accesspath.cli.validate_cmd",
     "accesspath.cli.audit_cmd",
 )

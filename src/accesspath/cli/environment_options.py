@@ -8,10 +8,13 @@ from typing import Any
 from accesspath.errors import UsageError
 
 
-def add_environment_arguments(parser: Any) -> None:
-    parser.add_argument("templates", metavar="TEMPLATE", nargs="+",
-                        help="CloudFormation templates (YAML or JSON) loaded together, or one native environment"
-                             " file written by 'accesspath env export'")
+TEMPLATES_HELP = ("CloudFormation templates (YAML or JSON) loaded together, or one native environment file"
+                  " written by 'accesspath env export'")
+
+
+def add_environment_arguments(parser: Any, *, templates_required: bool = True, templates_help: str = TEMPLATES_HELP) -> None:
+    parser.add_argument("templates", metavar="TEMPLATE", nargs="+" if templates_required else "*",
+                        help=templates_help)
     group = parser.add_argument_group("environment")
     group.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                        help="override a template parameter (repeatable), e.g. --param EnvType=Production")
