@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.service:
         if args.subnet or args.security_group:
             raise UsageError("--subnet and --security-group go with --task-definition; a service runs in its own")
-        report = checker.for_service(args.service)
+        report = checker.for_service(args.service, args.instance)
     else:
         if not args.subnet:
             raise UsageError("--task-definition needs --subnet (the subnet the task would run in)")

@@ -63,16 +63,22 @@ class LaunchChecker:
 
     # -- entry points ------------------------------------------------------------------------
 
-    def for_service(self, ref: str) -> LaunchReport:
+    def for_service(self, ref: str, instance: str | None = None) -> LaunchReport:
         service = next((s for s in self.env.services.values() if ref in (s.logical_id, s.name)), None)
         if service is None:
             names = ", ".join(s.logical_id or s.name for s in self.env.services.values()) or "none"
             raise UsageError(f"--service '{ref}' is not an ECS service of the environment (services: {names})")
         task = self._task(service.task_definition)
-        if not service.subnet_ids:
-            raise UsageError(f"service '{ref}' has no awsvpc subnets; give --task-definition and --subnet instead")
-        placement = CallerPlacement(service.subnet_ids[0], service.security_group_ids, service.assign_public_ip)
-        return self.check(task, placement, service=service)
+        if service.subnet_ids:
+            placement = CallerPlacement(service.subnet_ids[0], service.security_group_ids, service.assign_public_ip)
+        else:
+            # bridge or host network mode: the task uses its container instance's network.
+            host = self._instance(instance, None)
+            if host is None or host.subnet_id is None:
+                raise UsageError(f"service '{ref}' has no awsvpc subnets: give --instance (the container instance"
+                                 " it runs on) or --task-definition with --subnet")
+            placement = CallerPlacement(host.subnet_id, host.security_group_ids, host.public_ip)
+        return self.check(task, placement, service=service, instance_ref=instance)
 
     def for_task_definition(self, ref: str, subnet: str, security_groups: tuple[str, ...] = (),
                             launch_type: str | None = None, instance: str | None = None) -> LaunchReport:
@@ -119,7 +125,7 @@ class LaunchChecker:
             if instance is None:
                 notes.append("EC2 launch type without --instance: the container agent's calls are not checked")
             else:
-                steps.extend(self._agent_steps(instance))
+                steps.extend(self._agent_steps(instance, cluster))
         pull_placement = placement
         if kind == "EC2" and instance is not None and instance.subnet_id:
             # On EC2 the container agent pulls images and reads secrets from the instance.
@@ -327,7 +333,7 @@ class LaunchChecker:
                                                  " secrets from ssm: service call has been retried 1 time(s)")))
         return steps
 
-    def _instance(self, ref: str | None, placement: CallerPlacement) -> Instance | None:
+    def _instance(self, ref: str | None, placement: CallerPlacement | None) -> Instance | None:
         if ref is None:
             return None
         found = next((i for i in self.env.instances.values() if ref in (i.logical_id, i.id)), None)
@@ -335,7 +341,7 @@ class LaunchChecker:
             raise UsageError(f"--instance '{ref}' is not an EC2 instance of the environment")
         return found
 
-    def _agent_steps(self, instance: Instance) -> list[LaunchStep]:
+    def _agent_steps(self, instance: Instance, cluster_name: str) -> list[LaunchStep]:
         role = self.env.role_by_name_or_arn(instance.role_name) if instance.role_name else None
         if role is None or instance.subnet_id is None:
             return [LaunchStep("container agent", "-", None, "denied", None,
@@ -343,7 +349,7 @@ class LaunchChecker:
                                "attach an instance profile with AmazonEC2ContainerServiceforEC2Role")]
         caller = self._caller(role, CallerPlacement(instance.subnet_id, instance.security_group_ids,
                                                     instance.public_ip), instance.id)
-        cluster = f"arn:{self.env.partition}:ecs:{self.env.region}:{self.env.account}:cluster/default"
+        cluster = f"arn:{self.env.partition}:ecs:{self.env.region}:{self.env.account}:cluster/{cluster_name}"
         failure = "the container instance does not register with the cluster: tasks are not placed on it"
         return [
             self._step("agent: discover poll endpoint", caller, IamRequest("ecs:DiscoverPollEndpoint", "*"),
