@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "accesspath.cli.policy_cmd",
     "accesspath.cli.validate_cmd",
     "accesspath.cli.audit_cmd",
+    "accesspath.cli.report_cmd",
 )
 
 
