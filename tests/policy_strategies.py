@@ -80,7 +80,8 @@ OPERATORS = {
 PRINCIPALS = ["*", {"AWS": "*"}, {"AWS": ACCOUNT}, {"AWS": ROOT}, {"AWS": USER}, {"AWS": ROLE},
               {"AWS": SESSION}, {"Service": SERVICE}, {"AWS": OTHER_ACCOUNT},
               {"AWS": f"arn:aws:iam::{OTHER_ACCOUNT}:user/mallory"}, {"AWS": [OTHER_ACCOUNT, USER]},
-              {"AWS": [ROLE, ACCOUNT]}, {"Service": ["ecs.amazonaws.com", SERVICE]}, {"AWS": FEDERATED}]
+              {"AWS": [ROLE, ACCOUNT]}, {"Service": ["ecs.amazonaws.com", SERVICE]}, {"AWS": FEDERATED},
+              {"AWS": f"arn:aws:iam::{ACCOUNT}:role/service-role/app"}]
 
 
 def one_or_many(elements, max_size=3):

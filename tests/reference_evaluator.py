@@ -261,7 +261,9 @@ def condition_holds(operator, key, policy_value, context, version):
 
 
 def conditions_hold(condition_block, context, version):
-    """All operators and all keys must hold (AND). Returns True, False or "error"."""
+    """All operators and all keys must hold (AND): "All conditions must resolve to true to invoke
+    the desired Allow or Deny effect" (reference_policies_multi-value-conditions.md). Returns
+    True, False or "error"; a condition that is false outweighs one that cannot be evaluated."""
     results = []
     for operator, keys in (condition_block or {}).items():
         for key, value in keys.items():
@@ -269,9 +271,9 @@ def conditions_hold(condition_block, context, version):
                 results.append(condition_holds(operator, key, value, context, version))
             except Unevaluable:
                 results.append("error")
-    if False in results:
-        return False
-    return "error" if "error" in results else True
+    if "error" in results and False not in results:
+        return "error"
+    return False not in results
 
 
 # ---------------------------------------------------------------- principals
@@ -312,8 +314,11 @@ def principal_grant(principal, caller):
             elif kind == "AWS" and caller["account"] and value in (
                     caller["account"], f"arn:aws:iam::{caller['account']}:root"):
                 found.append("account")  # delegates to the account
-            elif kind == "AWS" and caller["role_arn"] and value == caller["role_arn"]:
-                found.append("role")  # a role ARN matches that role's sessions
+            elif (kind == "AWS" and caller["role_arn"] and value.startswith(f"arn:aws:iam::{caller['account']}:role/")
+                  and value.split("/")[-1] == caller["role_arn"].split("/")[-1]):
+                # A role ARN matches that role's sessions; session ARNs leave out the role's path,
+                # and a role name is unique in its account whatever the path.
+                found.append("role")
             elif kind in ("AWS", "Service", "Federated") and value == caller["arn"]:
                 found.append("direct")  # users, sessions, services: exact match
     for strongest in ("direct", "role", "account"):
@@ -432,8 +437,11 @@ def evaluate(request):
 
     decisions = {}
     for action in request["ActionNames"]:
+        # docs/simulate.md: role-trust for sts:AssumeRole*; sts:TagSession and
+        # sts:SetSourceIdentity are granted by the trust policy too (id_session-tags.md).
         policy_type = request.get("ResourcePolicyType") or (
-            "role-trust" if action.lower().startswith("sts:assumerole") else "resource")
+            "role-trust" if action.lower().startswith("sts:assumerole")
+            or action.lower() in ("sts:tagsession", "sts:setsourceidentity") else "resource")
         for resource in request.get("ResourceArns") or ["*"]:
             levels = rcps if action.split(":")[0].lower() in rcp_services else []
 

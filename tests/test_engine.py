@@ -124,3 +124,14 @@ def test_decision_cache_returns_the_same_answer_and_can_be_turned_off() -> None:
     assert other is not first and other.decision is first.decision and not uncached.decision_cache
     different_context = authorize(request("s3:GetObject", "arn:aws:s3:::b/k", **{"aws:SourceVpce": "v"}), policies)
     assert different_context is not first and len(policies.decision_cache) == 2
+
+
+def test_ignore_case_compares_character_by_character() -> None:
+    # StringEqualsIgnoreCase is "exact matching, ignoring case" (reference_policies_elements_condition_operators.md):
+    # 'ß' has no single-character upper case, so it does not equal 'SS'.
+    policy = parse_policy({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+        "Condition": {"StringEqualsIgnoreCase": {"aws:PrincipalTag/city": "STRASSE"}}}]})
+    for city, expected in (("strasse", Decision.ALLOWED), ("StRaSsE", Decision.ALLOWED), ("straße", Decision.IMPLICIT_DENY)):
+        result = authorize(request("s3:GetObject", **{"aws:PrincipalTag/city": city}), PolicySet.of(identity=[policy]))
+        assert result.decision is expected, city

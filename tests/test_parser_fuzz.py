@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from accesspath.errors import UsageError
 from accesspath.policy import Policy, PolicyType, parse_policy
-from policy_strategies import ACCOUNT, USER, policy
+from policy_strategies import ACCOUNT, USER, policy, request
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -50,12 +50,21 @@ def simulate_with(document, slot="PolicyInputList"):
                                 "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}]}
     if slot == "PolicyInputList":
         req["PolicyInputList"].append(document)
+    elif slot == "PermissionsBoundaryPolicyInputList":
+        req[slot] = [document]
+    elif slot == "ServiceControlPolicies":
+        req[slot] = [[req["PolicyInputList"][0], document]]
     else:
-        req["ResourcePolicy"] = document
+        req[slot] = document
     try:
         return simulate(req)
     except UsageError:
         return None
+
+
+SLOTS = {PolicyType.IDENTITY: "PolicyInputList", PolicyType.RESOURCE: "ResourcePolicy",
+         PolicyType.VPC_ENDPOINT: "VpcEndpointPolicy", PolicyType.SCP: "ServiceControlPolicies",
+         PolicyType.PERMISSIONS_BOUNDARY: "PermissionsBoundaryPolicyInputList"}
 
 
 def assert_fail_closed(document, policy_type=PolicyType.IDENTITY):
@@ -64,7 +73,7 @@ def assert_fail_closed(document, policy_type=PolicyType.IDENTITY):
     if parsed.is_valid:
         return
     pytest.importorskip("accesspath.simulate")
-    slot = "PolicyInputList" if policy_type is PolicyType.IDENTITY else "ResourcePolicy"
+    slot = SLOTS[policy_type]
     result = simulate_with(document, slot)
     if result is None:
         return
@@ -109,9 +118,9 @@ def garbled(draw):
 
 
 @FUZZ
-@given(garbled())
-def test_garbled_valid_policies_fail_closed(text):
-    assert_fail_closed(text)
+@given(garbled(), st.sampled_from(sorted(SLOTS, key=str)))
+def test_garbled_valid_policies_fail_closed(text, policy_type):
+    assert_fail_closed(text, policy_type)
 
 
 @FUZZ
@@ -202,3 +211,24 @@ def test_statement_element_values(element, value):
     doc = {"Version": "2012-10-17", "Statement": [statement]}
     assume(json.dumps(doc, default=str))
     assert_fail_closed(doc)
+
+
+REQUEST_FIELDS = ["PolicyInputList", "PermissionsBoundaryPolicyInputList", "ResourcePolicy", "ResourcePolicyType",
+                  "ResourceOwner", "CallerArn", "ActionNames", "ResourceArns", "ContextEntries",
+                  "SessionPolicyInputList", "VpcEndpointPolicy", "ServiceControlPolicies",
+                  "ResourceControlPolicies", "ServiceLinkedRole", "ManagementAccount"]
+
+
+@FUZZ
+@given(request(), st.sampled_from(REQUEST_FIELDS), json_values, st.booleans())
+def test_simulate_takes_any_value_in_any_field(req, field, value, as_text):
+    # A request with one field replaced by anything: a result, or a UsageError that says why.
+    simulate = pytest.importorskip("accesspath.simulate").simulate
+    req[field] = value
+    try:
+        result = simulate(json.dumps(req) if as_text else req)
+    except UsageError as error:
+        assert str(error)
+        return
+    for r in result["EvaluationResults"]:
+        assert r["EvalDecision"] in ("allowed", "explicitDeny", "implicitDeny")

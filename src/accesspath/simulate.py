@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from accesspath.engine.authorize import AuthorizationResult, PolicySet, authorize
+from accesspath.engine.authorize import AuthorizationResult, PolicySet, authorize, default_resource_policy_type
 from accesspath.engine.conditions import ConditionResult
 from accesspath.engine.evaluate import PolicyOutcome, StatementMatch, StatementTrace
 from accesspath.engine.request import (
@@ -51,14 +51,12 @@ class Simulation:
     """A parsed simulate request: the principal, the policies, and the pairs to decide."""
 
     principal: RequestPrincipal
-    pairs: tuple[tuple[str, str, RequestContext], ...]   # action, resource, context
-    policies: PolicySet
+    pairs: tuple[tuple[str, str, RequestContext, PolicySet], ...]   # action, resource, context, policies
     parsed: tuple[Policy, ...]
 
     def run(self, *, explain: bool = False) -> list[AuthorizationResult]:
-        return [authorize(AuthorizationRequest(self.principal, action, resource, context), self.policies,
-                          explain=explain)
-                for action, resource, context in self.pairs]
+        return [authorize(AuthorizationRequest(self.principal, action, resource, context), policies, explain=explain)
+                for action, resource, context, policies in self.pairs]
 
 
 def simulate(request: dict[str, Any] | str, *, explain: bool = False, source: str | None = None) -> dict[str, Any]:
@@ -144,11 +142,6 @@ class _Loader:
         identity = policies("PolicyInputList", PolicyType.IDENTITY)
         boundary = policies("PermissionsBoundaryPolicyInputList", PolicyType.PERMISSIONS_BOUNDARY)
         session = policies("SessionPolicyInputList", PolicyType.SESSION)
-        resource_type = self.resource_policy_type(fields.get("ResourcePolicyType"), actions)
-        resource: list[Policy] = []
-        if "ResourcePolicy" in fields:
-            resource = [self.policy(fields["ResourcePolicy"], resource_type, "ResourcePolicy")]
-            parsed.extend(resource)
         vpce: list[Policy] | None = None
         if "VpcEndpointPolicy" in fields:
             vpce = [self.policy(fields["VpcEndpointPolicy"], PolicyType.VPC_ENDPOINT, "VpcEndpointPolicy")]
@@ -162,19 +155,31 @@ class _Loader:
             management = principal.account
         context = self.context(fields.get("ContextEntries"))
         if "Call" in fields:
-            pairs = self.call_pairs(fields["Call"], principal.account, self.string(fields.get("Region"), "Region"),
-                                    context)
-            actions = tuple(action for action, _, _ in pairs)
+            requests = self.call_pairs(fields["Call"], principal.account, self.string(fields.get("Region"), "Region"),
+                                       context)
         else:
-            pairs = tuple((action, resource, context) for action in actions for resource in resources)
+            requests = tuple((action, resource, context) for action in actions for resource in resources)
 
-        return Simulation(
-            principal, pairs,
-            PolicySet.of(identity=identity, permissions_boundary=boundary or None, session=session or None,
-                         resource=resource, resource_owner=owner, scps=scps, rcps=rcps, vpc_endpoint=vpce,
-                         management_account=management,
-                         resource_policy_type=resource_type if "ResourcePolicyType" in fields else None),
-            tuple(parsed))
+        # The resource-based policy is read as the kind the input names, or else as each action
+        # implies: a role trust policy for sts:AssumeRole*, an ordinary resource policy otherwise.
+        given_type = self.resource_policy_type(fields.get("ResourcePolicyType"))
+        policy_sets: dict[PolicyType, PolicySet] = {}
+
+        def policy_set(kind: PolicyType) -> PolicySet:
+            if kind not in policy_sets:
+                resource: list[Policy] = []
+                if "ResourcePolicy" in fields:
+                    resource = [self.policy(fields["ResourcePolicy"], kind, "ResourcePolicy")]
+                    parsed.extend(resource)
+                policy_sets[kind] = PolicySet.of(
+                    identity=identity, permissions_boundary=boundary or None, session=session or None,
+                    resource=resource, resource_owner=owner, scps=scps, rcps=rcps, vpc_endpoint=vpce,
+                    management_account=management, resource_policy_type=kind)
+            return policy_sets[kind]
+
+        pairs = tuple((action, resource, request_context, policy_set(given_type or default_resource_policy_type(action)))
+                      for action, resource, request_context in requests)
+        return Simulation(principal, pairs, tuple(parsed))
 
     # -- field readers ---------------------------------------------------------------------
 
@@ -267,15 +272,13 @@ class _Loader:
             pairs.append((request.action, request.resource, RequestContext.of(merged)))
         return tuple(pairs)
 
-    def resource_policy_type(self, node: Node | None, actions: tuple[str, ...]) -> PolicyType:
+    def resource_policy_type(self, node: Node | None) -> PolicyType | None:
         text = self.string(node, "ResourcePolicyType")
-        if text is not None:
-            if text not in RESOURCE_POLICY_TYPES:
-                raise self.fail(f"ResourcePolicyType '{text}' must be one of {', '.join(RESOURCE_POLICY_TYPES)}", node)
-            return RESOURCE_POLICY_TYPES[text]
-        if actions and all(a.lower().startswith("sts:assumerole") for a in actions):
-            return PolicyType.ROLE_TRUST
-        return PolicyType.RESOURCE
+        if text is None:
+            return None
+        if text not in RESOURCE_POLICY_TYPES:
+            raise self.fail(f"ResourcePolicyType '{text}' must be one of {', '.join(RESOURCE_POLICY_TYPES)}", node)
+        return RESOURCE_POLICY_TYPES[text]
 
     def policy(self, node: Node, policy_type: PolicyType, policy_id: str) -> Policy:
         if node.is_object:

@@ -18,6 +18,7 @@ from accesspath.engine.evaluate import CompiledPolicy, PolicyOutcome, StatementM
 from accesspath.engine.principals import GrantKind
 from accesspath.engine.request import AuthorizationRequest, ContextValue, PrincipalKind, RequestPrincipal
 from accesspath.policy.model import Policy, PolicyType
+from accesspath.policy.patterns import NO_VALUE, _NoValue
 
 
 class Decision(str, Enum):
@@ -155,9 +156,12 @@ class _Evaluation:
         self.gates: list[GateOutcome] = []
         context = request.context
 
-        def lookup(key: str) -> str | None:
+        def lookup(key: str) -> str | _NoValue | None:
             entry = context.get(key)
-            return entry.single if entry is not None else None
+            if entry is None or not entry.values:
+                return None
+            single = entry.single
+            return single if single is not None else NO_VALUE
 
         self.lookup = lookup
 
@@ -254,7 +258,7 @@ class _Evaluation:
         best_grant = _strongest(resource_allows)
         resource_type = (policies.resource_policy_type
                          or (policies.resource[0].policy.policy_type if policies.resource else None)
-                         or _default_resource_type(request))
+                         or default_resource_policy_type(request.action))
         required = resource_type in (PolicyType.ROLE_TRUST, PolicyType.KMS_KEY)
 
         # Service principals and anonymous callers have no identity policies: only a
@@ -344,8 +348,11 @@ def _strongest(matches: tuple[StatementMatch, ...]) -> GrantKind | None:
     return best
 
 
-def _default_resource_type(request: AuthorizationRequest) -> PolicyType:
-    action = request.action.lower()
+def default_resource_policy_type(action: str) -> PolicyType:
+    """The kind of resource-based policy an action is checked against when nothing else says:
+    the role's trust policy for sts:AssumeRole* (and the session tagging actions), else an
+    ordinary resource-based policy."""
+    action = action.lower()
     if action.startswith("sts:assumerole") or action in ("sts:tagsession", "sts:setsourceidentity"):
         return PolicyType.ROLE_TRUST
     return PolicyType.RESOURCE

@@ -68,12 +68,13 @@ def _matcher(clause: ConditionClause) -> Matcher:
         patterns = clause.patterns
         lower_input = family == "bool"
         if all(not p.has_variables for p in patterns) and all(p.mode == LITERAL for p in patterns):
-            # Plain strings: a set lookup (IgnoreCase and Bool compare case-folded text).
+            # Plain strings: a set lookup (IgnoreCase and Bool compare lowercased text, character by
+            # character: 'ß' does not equal 'SS').
             fold = patterns[0].ignore_case if patterns else False
             texts = [p.render(None) or "" for p in patterns]
-            values = frozenset(t.casefold() if fold else t for t in texts)
+            values = frozenset(t.lower() if fold else t for t in texts)
             if fold:
-                return lambda value, lookup: value.casefold() in values
+                return lambda value, lookup: value.lower() in values
             return lambda value, lookup: value in values
         if lower_input:
             return lambda value, lookup: any(p.matches(value.strip().lower(), lookup) for p in patterns)

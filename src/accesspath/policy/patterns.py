@@ -93,8 +93,18 @@ def tokenize(text: str, *, variables: bool, wildcards: bool) -> tuple[str | Vari
     return tuple(tokens)
 
 
-# A lookup from a lowercased context key to its single value, or None when it has none.
-VariableLookup = Callable[[str], "str | None"]
+class _NoValue:
+    """A key that is present but cannot be a variable (it is multivalued): no value, no default."""
+
+    def __repr__(self) -> str:
+        return "NO_VALUE"
+
+
+NO_VALUE = _NoValue()
+
+# A lookup from a lowercased context key to its single value; None when the key is missing (the
+# default applies), NO_VALUE when it is present but multivalued (reference_policies_variables.md).
+VariableLookup = Callable[[str], "str | _NoValue | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +175,8 @@ def _substitute(variable: Variable, lookup: VariableLookup | None) -> str | None
     value = lookup(variable.key) if lookup is not None else None
     if value is None:
         return variable.default
+    if isinstance(value, _NoValue):
+        return None
     return value
 
 
