@@ -8,7 +8,6 @@ import sys
 from typing import Any
 
 from accesspath.cli.io import read_input
-from accesspath.cli.render import render_results_text
 
 
 def register(subparsers: Any) -> None:
@@ -32,6 +31,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from accesspath.cli.render import render_results_text
     from accesspath.simulate import load_simulation, result_to_json
 
     text, source = read_input(args.file)
