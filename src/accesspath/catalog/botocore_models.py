@@ -10,15 +10,18 @@ from accesspath.errors import UsageError
 
 
 @functools.lru_cache(maxsize=1)
-def _session() -> Any:
-    import botocore.session  # imported on first use: it costs ~100 ms
+def _loader() -> Any:
+    # botocore's data loader alone: a session would read the user's AWS profile and fail on a
+    # profile the machine does not have, and service models need no credentials or config.
+    import botocore.loaders  # imported on first use: it costs ~100 ms
 
-    return botocore.session.get_session()
+    return botocore.loaders.create_loader()
 
 
+@functools.lru_cache(maxsize=1)
 def available_services() -> tuple[str, ...]:
     """botocore's service names (``ecs``, ``s3``, ``elbv2``...)."""
-    return tuple(_session().get_available_services())
+    return tuple(_loader().list_available_services(type_name="service-2"))
 
 
 @functools.lru_cache(maxsize=64)
@@ -29,7 +32,9 @@ def service_model(service: str) -> Any:
         closest = difflib.get_close_matches(service, names, n=1)
         hint = f" (did you mean '{closest[0]}'?)" if closest else ""
         raise UsageError(f"unknown AWS service '{service}'{hint}")
-    return _session().get_service_model(service)
+    from botocore.model import ServiceModel
+
+    return ServiceModel(_loader().load_service_model(service, "service-2"), service_name=service)
 
 
 def xform_name(name: str, separator: str = "_") -> str:

@@ -28,6 +28,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "accesspath.cli.validate_cmd",
     "accesspath.cli.audit_cmd",
     "accesspath.cli.report_cmd",
+    "accesspath.cli.serve_cmd",
+    "accesspath.cli.run_cmd",
 )
 
 

@@ -1,0 +1,501 @@
+"""The emulator: authenticate (SigV4), identify the call, decide it as the signer's caller, then forward
+it upstream or answer AWS's error in the service's own wire format.
+
+Nothing reaches the upstream before the signature is checked and every IAM request of the call is
+allowed. Buffered bodies (JSON, query, REST-JSON) are read whole first; S3 bodies are streamed in
+chunks both ways, and when S3's ``x-amz-content-sha256`` is a hex hash the last chunk is held back
+until the body is seen to match it (on a mismatch the upstream connection is closed, so the
+upstream never completes the request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import socket
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from accesspath.catalog.calls import IamRequest, iam_requests_for_call
+from accesspath.catalog.endpoint_services import EndpointServiceTable, default_endpoint_services
+from accesspath.emulator.credentials import CredentialStore, KnownCredentials
+from accesspath.emulator.decision_log import DecisionLog, log_entry
+from accesspath.emulator.protocols import (
+    ServiceCall, UnknownCall, WireStyle, identify, is_streaming_service, models_for_signing_name, style_for_signing_name,
+)
+from accesspath.emulator.sigv4 import (
+    SignatureProblem, SignedRequestParts, check_time, is_hex_sha256, parse_query_pairs, signed_parts, verify_signature,
+)
+from accesspath.emulator.upstream import CHUNK_SIZE, UpstreamRequest, UpstreamResponse, UpstreamTransport
+from accesspath.emulator.wire_errors import error_response, new_request_id
+from accesspath.environment.callers import Caller
+from accesspath.environment.decide import CallDecision, Decider
+from accesspath.environment.model import Environment
+from accesspath.errors import UsageError
+
+MAX_HEADER_BYTES = 32 * 1024
+"""Request headers larger than this in total are refused (http.server also caps one line at 64 KiB
+and a request at 100 headers)."""
+MAX_BUFFERED_BODY = 16 * 1024 * 1024
+"""The largest body read whole (JSON, query, REST-JSON); S3 bodies are streamed and have no limit."""
+SOCKET_TIMEOUT = 60.0
+
+# Hop-by-hop headers (RFC 9110 7.6.1) and Expect, which the emulator answers itself.
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
+                         "te", "trailer", "transfer-encoding", "upgrade", "expect"})
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """The decisions of every IAM request of one call, and what they add up to."""
+
+    decisions: tuple[CallDecision, ...]
+    decision: str                     # allowed, or the first request's that is not
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == "allowed"
+
+    @property
+    def first_refusal(self) -> CallDecision | None:
+        return next((d for d in self.decisions if not d.allowed), None)
+
+
+@dataclass
+class Emulator:
+    """Everything one emulator needs; the HTTP layer (:class:`EmulatorServer`) only moves bytes."""
+
+    env: Environment
+    upstream: UpstreamTransport
+    credentials: CredentialStore = field(default_factory=CredentialStore)
+    endpoint_services: EndpointServiceTable = field(default_factory=default_endpoint_services)
+    decision_log: DecisionLog | None = None
+    resource_account: str | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    _decider: Decider | None = None
+    _decide_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def decider(self) -> Decider:
+        if self._decider is None:
+            self._decider = Decider(self.env, self.endpoint_services, resource_account=self.resource_account)
+        return self._decider
+
+    def iam_requests(self, caller: Caller, call: ServiceCall, region: str) -> tuple[IamRequest, ...]:
+        extras: dict[str, str] = {}
+        task = caller.task_definition
+        if task is not None:
+            for key, name in (("task_role_arn", task.task_role_name), ("execution_role_arn", task.execution_role_name)):
+                role = self.env.role_by_name_or_arn(name) if name else None
+                if role is not None:
+                    extras[key] = role.arn
+        account = caller.principal.account or self.env.account
+        return iam_requests_for_call(call.service, call.operation, call.params, account=account, region=region,
+                                     extras=extras)
+
+    def decide(self, caller: Caller, call: ServiceCall, region: str) -> CallOutcome:
+        """Decide every IAM request of ``call`` from ``caller``; raises UsageError when the call's
+        parameters do not name its resources."""
+        requests = self.iam_requests(caller, call, region)
+        # The decider's policy-set cache is a plain dict: decide one request at a time.
+        with self._decide_lock:
+            decisions = tuple(self.decider.decide(caller, request, region=region) for request in requests)
+        refusal = next((d for d in decisions if not d.allowed), None)
+        return CallOutcome(decisions, "allowed" if refusal is None else refusal.decision)
+
+
+class _Reject(Exception):
+    def __init__(self, kind: str, message: str, style: WireStyle) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.style = style
+
+
+class _ClientGone(Exception):
+    """The client closed the connection before sending its whole body."""
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 1024   # socketserver's default of 5 drops bursts of new clients
+
+    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+        self.emulator = emulator
+        super().__init__(address, EmulatorHandler)
+
+
+class EmulatorHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "accesspath-emulator"
+    timeout = SOCKET_TIMEOUT
+    server: EmulatorServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # the decision log is the log
+        return
+
+    def handle_expect_100(self) -> bool:
+        # Answered only once the request is allowed: a refused upload is never sent.
+        return True
+
+    def _expects_continue(self) -> bool:
+        return self.headers.get("Expect", "").lower() == "100-continue" and self.request_version >= "HTTP/1.1"
+
+    # Every method goes through one handler.
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
+
+    def _handle(self) -> None:
+        emulator = self.server.emulator
+        request_id = new_request_id()
+        self._body_consumed = False
+        headers: dict[str, str] = {}
+        header_values: dict[str, list[str]] = {}
+        total = 0
+        for name, value in self.headers.items():
+            lowered = name.lower()
+            headers.setdefault(lowered, value)
+            header_values.setdefault(lowered, []).append(value)
+            total += len(name) + len(value) + 4
+        raw_path, _, raw_query = self.path.partition("?")
+        query_pairs = parse_query_pairs(raw_query)
+        style = style_for_signing_name(None, headers)
+        caller: Caller | None = None
+        call: ServiceCall | None = None
+        outcome: CallOutcome | None = None
+        try:
+            if total > MAX_HEADER_BYTES:
+                raise _Reject("headers-too-large", f"Your request header section exceeds the maximum allowed size"
+                                                   f" ({MAX_HEADER_BYTES} bytes).", style)
+            parts = self._signed_parts(headers, query_pairs, style)
+            signing_name = parts.scope.service
+            style = style_for_signing_name(signing_name, headers)
+            if not models_for_signing_name(signing_name):
+                raise _Reject("unknown-service", f"unknown service '{signing_name[:60]}' in the credential scope",
+                              style)
+            known = self._authenticate(parts, style, emulator)
+            caller = known.caller
+            streaming = is_streaming_service(signing_name)
+            body = None if streaming else self._read_buffered_body(style)
+            try:
+                verify_signature(self.command, raw_path, query_pairs, header_values, parts,
+                                 known.secret_access_key, body)
+            except SignatureProblem as problem:
+                raise _Reject(problem.kind, problem.message, style) from None
+            try:
+                call = identify(signing_name, self.command, raw_path, query_pairs, headers, body)
+            except UnknownCall as unknown:
+                kind = {"body": "bad-body", "service": "unknown-service"}.get(unknown.kind, "unknown-operation")
+                raise _Reject(kind, unknown.message, unknown.style) from None
+            style = call.style
+            try:
+                outcome = emulator.decide(caller, call, parts.scope.region)
+            except (UsageError, LookupError) as error:
+                raise _Reject("validation", str(error), style) from None
+            refusal = outcome.first_refusal
+            if refusal is not None:
+                kind = "unreachable" if refusal.decision == "unreachable" else "access-denied"
+                message = refusal.message or f"not authorized to perform: {refusal.request.action}"
+                raise _Reject(kind, message, style)
+            status = self._forward(emulator, parts, body, style, request_id)
+            self._log(emulator, caller, call, outcome, "allowed", status, None, request_id)
+        except _Reject as reject:
+            status = self._send_error(reject.style, reject.kind, reject.message, request_id)
+            decision = outcome.decision if outcome is not None else "error"
+            self._log(emulator, caller, call, outcome, decision, status, None if outcome else reject.message,
+                      request_id)
+        except _ClientGone:
+            self.close_connection = True
+            self._log(emulator, caller, call, outcome, outcome.decision if outcome else "error", 499,
+                      "the client closed the connection mid-request", request_id)
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            self.close_connection = True
+            self._log(emulator, caller, call, outcome, outcome.decision if outcome else "error", 499,
+                      "the client closed the connection mid-response", request_id)
+        except Exception as error:  # a bug must cost one request, never the server
+            self.close_connection = True
+            status = self._send_error(style, "internal", "We encountered an internal error. Please try again.",
+                                      request_id)
+            self._log(emulator, caller, call, outcome, "error", status, f"{type(error).__name__}: {error}", request_id)
+
+    # -- authentication -------------------------------------------------------------------------------
+
+    def _signed_parts(self, headers: Mapping[str, str], query_pairs: list[tuple[str, str]],
+                      style: WireStyle) -> SignedRequestParts:
+        try:
+            return signed_parts(headers, query_pairs)
+        except SignatureProblem as problem:
+            raise _Reject(problem.kind, problem.message, style) from None
+
+    def _authenticate(self, parts: SignedRequestParts, style: WireStyle, emulator: Emulator) -> KnownCredentials:
+        known = emulator.credentials.get(parts.scope.access_key_id)
+        if known is None:
+            message = ("The AWS Access Key Id you provided does not exist in our records." if style.kind == "s3"
+                       else "The security token included in the request is invalid.")
+            raise _Reject("unknown-key", message, style)
+        now = emulator.clock()
+        try:
+            check_time(parts, now)
+        except SignatureProblem as problem:
+            raise _Reject(problem.kind, problem.message, style) from None
+        if known.expired(now):
+            message = ("The provided token has expired." if style.kind == "s3"
+                       else "The security token included in the request is expired")
+            raise _Reject("expired-credentials", message, style)
+        if (known.session_token or None) != (parts.security_token or None):
+            message = ("The provided token is malformed or otherwise invalid." if style.kind == "s3"
+                       else "The security token included in the request is invalid.")
+            raise _Reject("bad-token", message, style)
+        return known
+
+    # -- bodies ------------------------------------------------------------------------------------------
+
+    def _content_length(self, style: WireStyle) -> int | None:
+        """The declared body length; None for a chunked body."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return None
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return 0
+        try:
+            length = int(raw)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            raise _Reject("validation", f"invalid Content-Length '{raw[:40]}'", style)
+        return length
+
+    def _read_buffered_body(self, style: WireStyle) -> bytes:
+        length = self._content_length(style)
+        if length is not None and length > MAX_BUFFERED_BODY:
+            self.close_connection = True
+            raise _Reject("too-large", f"the request body of {length} bytes is larger than {MAX_BUFFERED_BODY}", style)
+        if self._expects_continue():
+            self._send_continue()
+        data = bytearray()
+        for chunk in self._body_chunks(length):
+            data += chunk
+            if len(data) > MAX_BUFFERED_BODY:
+                self.close_connection = True
+                raise _Reject("too-large", f"the request body is larger than {MAX_BUFFERED_BODY} bytes", style)
+        self._body_consumed = True
+        return bytes(data)
+
+    def _send_continue(self) -> None:
+        self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def _body_chunks(self, length: int | None) -> Iterator[bytes]:
+        if length is None:
+            yield from self._chunked_body()
+            return
+        remaining = length
+        while remaining > 0:
+            try:
+                chunk = self.rfile.read1(min(CHUNK_SIZE, remaining))  # type: ignore[attr-defined]
+            except (socket.timeout, ConnectionResetError):
+                chunk = b""
+            if not chunk:
+                self.close_connection = True
+                raise _ClientGone()
+            remaining -= len(chunk)
+            yield chunk
+
+    def _chunked_body(self) -> Iterator[bytes]:
+        while True:
+            line = self.rfile.readline(1024)
+            if not line.endswith(b"\n"):
+                self.close_connection = True
+                raise _ClientGone()
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                self.close_connection = True
+                raise _ClientGone() from None
+            if size == 0:
+                while True:  # trailers, up to the empty line
+                    trailer = self.rfile.readline(8192)
+                    if trailer in (b"\r\n", b"\n"):
+                        return
+                    if not trailer:
+                        self.close_connection = True
+                        raise _ClientGone()
+            yield from self._body_chunks(size)
+            if self.rfile.readline(8) not in (b"\r\n", b"\n"):
+                self.close_connection = True
+                raise _ClientGone()
+
+    def _checked_stream(self, length: int | None, expected_sha256: str | None) -> Iterator[bytes]:
+        """The client's body, chunk by chunk; with a hex hash, the last chunk waits for the hash check."""
+        if expected_sha256 is None:
+            yield from self._body_chunks(length)
+            return
+        digest = hashlib.sha256()
+        held: bytes | None = None
+        for chunk in self._body_chunks(length):
+            digest.update(chunk)
+            if held is not None:
+                yield held
+            held = chunk
+        if digest.hexdigest() != expected_sha256:
+            raise SignatureProblem("payload-mismatch", "The provided 'x-amz-content-sha256' header does not match"
+                                                       " what was computed.")
+        if held is not None:
+            yield held
+
+    # -- forwarding ------------------------------------------------------------------------------------
+
+    def _forward(self, emulator: Emulator, parts: SignedRequestParts, body: bytes | None, style: WireStyle,
+                 request_id: str) -> int:
+        forwarded = [(name, value) for name, value in self.headers.items() if name.lower() not in _HOP_BY_HOP]
+        if body is not None:
+            request = UpstreamRequest(self.command, self.path, [(n, v) for n, v in forwarded
+                                                                if n.lower() != "content-length"],
+                                      body, len(body))
+        else:
+            length = self._content_length(style)
+            if self._expects_continue():
+                self._send_continue()
+            expected = parts.content_sha256 if is_hex_sha256(parts.content_sha256) else None
+            if length == 0 and expected is None:
+                request = UpstreamRequest(self.command, self.path, forwarded, b"", 0)
+            else:
+                if length is None:
+                    forwarded = [(n, v) for n, v in forwarded if n.lower() != "content-length"]
+                request = UpstreamRequest(self.command, self.path, forwarded, self._checked_stream(length, expected),
+                                          length)
+        try:
+            response = emulator.upstream.send(request)
+        except SignatureProblem as problem:
+            self.close_connection = True
+            raise _Reject(problem.kind, problem.message, style) from None
+        except _ClientGone:
+            raise
+        except Exception as error:  # connection refused, protocol errors, header values http.client refuses
+            if body is None:
+                self.close_connection = True
+            raise _Reject("upstream-failed", f"the upstream did not answer: {type(error).__name__}: {error}",
+                          style) from None
+        self._body_consumed = True
+        return self._relay(response)
+
+    def _relay(self, response: UpstreamResponse) -> int:
+        completed = False
+        try:
+            self.send_response_only(response.status, response.reason)
+            length: str | None = None
+            for name, value in response.header_items():
+                lowered = name.lower()
+                if lowered in _HOP_BY_HOP:
+                    continue
+                if lowered == "content-length":
+                    length = value
+                self.send_header(name, value)
+            bodiless = self.command == "HEAD" or response.status in (204, 304) or 100 <= response.status < 200
+            chunked = length is None and not bodiless
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            if not bodiless:
+                while True:
+                    chunk = response.read_chunk(CHUNK_SIZE)
+                    if not chunk:
+                        break
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                if chunked:
+                    self.wfile.write(b"0\r\n\r\n")
+            completed = True
+            return response.status
+        finally:
+            if not completed:
+                self.close_connection = True
+            response.close()
+
+    # -- answers -------------------------------------------------------------------------------------
+
+    def _send_error(self, style: WireStyle, kind: str, message: str, request_id: str) -> int:
+        error = error_response(style, kind, message, request_id=request_id, head=self.command == "HEAD")
+        try:
+            self.send_response_only(error.status)
+            for name, value in error.headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(error.body)))
+            if self.close_connection or self._body_unread():
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            self.wfile.write(error.body)
+        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            self.close_connection = True
+        return error.status
+
+    def _body_unread(self) -> bool:
+        # A refused request whose body was never read: the connection cannot carry another request.
+        if getattr(self, "_body_consumed", False):
+            return False
+        return self.headers.get("Content-Length", "0") not in ("0", "") or "Transfer-Encoding" in self.headers
+
+    def _log(self, emulator: Emulator, caller: Caller | None, call: ServiceCall | None, outcome: CallOutcome | None,
+             decision: str, status: int, error: str | None, request_id: str) -> None:
+        if emulator.decision_log is None:
+            return
+        emulator.decision_log.record(log_entry(
+            caller=caller, service=call.service if call else None, operation=call.operation if call else None,
+            decisions=outcome.decisions if outcome else (), decision=decision, status=status, error=error,
+            request_id=request_id))
+
+
+def check_listen_address(host: str, *, allow_remote: bool) -> None:
+    """Refuse a non-loopback listen address unless ``--allow-remote`` says so."""
+    if host == "localhost":
+        return
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise UsageError(f"--listen '{host}' must be an IP address (127.0.0.1 by default)") from None
+    if not address.is_loopback and not allow_remote:
+        raise UsageError(f"--listen '{host}' is not a loopback address: the emulator accepts any request its"
+                         " credentials sign; give --allow-remote to listen there anyway")
+
+
+class RunningServer:
+    """A server on its own thread; ``stop()`` (or leaving the ``with`` block) shuts it down."""
+
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self.server = server
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"accesspath-{type(server).__name__}", daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.server.server_address[:2]
+        return str(host), int(port)
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_emulator(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
+    return RunningServer(EmulatorServer((host, port), emulator))
+
