@@ -1,8 +1,11 @@
-"""Emulator overhead: N concurrent clients x M calls through the emulator vs directly to moto.
+"""Emulator overhead: N concurrent clients x M calls through the emulator vs directly to the upstream.
 
-    python benchmarks/bench_emulator.py [--clients 200] [--calls 50]
+    python benchmarks/bench_emulator.py [--clients 200] [--calls 50] [--upstream stub|moto]
 
-moto and the emulator (``accesspath serve`` on seed 000) run as separate processes on 127.0.0.1; the
+The upstream is a canned-response stub (default: an asyncio server answering ListClusters at once,
+so the figures show what the emulator adds rather than moto's own queue) or moto's server. Besides
+the concurrent run, one client makes 500 calls in a row, which shows the added latency without
+queueing. The upstream and the emulator (``accesspath serve`` on seed 000) run as separate processes on 127.0.0.1; the
 clients are threads of this process, each replaying one request it signed (SigV4 accepts replays
 within 15 minutes), so client-side signing does not count. Prints JSON: throughput and latency
 percentiles of both runs, the added latency (via - direct at p50 and p99) and the error count.
@@ -25,6 +28,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SEED000 = str(ROOT / "examples/seed000-ecs-endpoint-policy/template.yaml")
 BODY = b"{}"
+
+
+# A canned ECS upstream: answers every request at once with ListClusters' response (keep-alive).
+STUB = """
+import asyncio
+BODY = b'{"clusterArns": ["arn:aws:ecs:ap-northeast-1:123456789012:cluster/test-dev-cluster"]}'
+HEAD = (b"HTTP/1.1 200 OK\\r\\nContent-Type: application/x-amz-json-1.1\\r\\nx-amzn-RequestId: stub\\r\\n"
+        b"Content-Length: " + str(len(BODY)).encode() + b"\\r\\n\\r\\n")
+async def handle(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\\r\\n\\r\\n")
+            length = 0
+            for line in head.split(b"\\r\\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            if length:
+                await reader.readexactly(length)
+            writer.write(HEAD + BODY)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", PORT, backlog=1024)
+    print("ready", flush=True)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+"""
 
 
 def _free_port() -> int:
@@ -109,10 +141,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--upstream", choices=("stub", "moto"), default="stub")
     args = parser.parse_args()
     python = sys.executable
     moto_port = _free_port()
-    moto = subprocess.Popen([python, "-c", f"""
+    moto = subprocess.Popen([python, "-c", STUB.replace("PORT", str(moto_port))] if args.upstream == "stub" else
+                            [python, "-c", f"""
 import time, boto3
 from moto.server import ThreadedMotoServer
 server = ThreadedMotoServer(ip_address="127.0.0.1", port={moto_port}, verbose=False)
@@ -140,14 +174,21 @@ time.sleep(3600)
         _run(emulator_port, via_headers, 10, 10)
         direct = _run(moto_port, direct_headers, args.clients, args.calls)
         via = _run(emulator_port, via_headers, args.clients, args.calls)
+        direct_one = _run(moto_port, direct_headers, 1, 500)
+        via_one = _run(emulator_port, via_headers, 1, 500)
+        errors = direct["errors"] + via["errors"] + direct_one["errors"] + via_one["errors"]
         print(json.dumps({
-            "clients": args.clients, "callsPerClient": args.calls, "call": "ecs ListClusters (allowed, seed 000)",
-            "cpus": os.cpu_count(), "direct": direct, "viaEmulator": via,
-            "addedLatencyMs": {"p50": round(via["p50Ms"] - direct["p50Ms"], 2),
-                               "p99": round(via["p99Ms"] - direct["p99Ms"], 2)},
-            "errors": direct["errors"] + via["errors"],
+            "upstream": args.upstream, "clients": args.clients, "callsPerClient": args.calls,
+            "call": "ecs ListClusters (allowed, seed 000)", "cpus": os.cpu_count(),
+            "concurrent": {"direct": direct, "viaEmulator": via,
+                           "addedLatencyMs": {"p50": round(via["p50Ms"] - direct["p50Ms"], 2),
+                                              "p99": round(via["p99Ms"] - direct["p99Ms"], 2)}},
+            "sequential": {"direct": direct_one, "viaEmulator": via_one,
+                           "addedLatencyMs": {"p50": round(via_one["p50Ms"] - direct_one["p50Ms"], 2),
+                                              "p99": round(via_one["p99Ms"] - direct_one["p99Ms"], 2)}},
+            "errors": errors,
         }, indent=2))
-        return 0 if direct["errors"] + via["errors"] == 0 else 1
+        return 0 if errors == 0 else 1
     finally:
         for process in (serve, moto):
             if process is not None:

@@ -35,6 +35,7 @@ class ContainerCredentialsServer(ThreadingHTTPServer):
 
 
 class _CredentialsHandler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
     server_version = "accesspath-ecs-credentials"
     timeout = 30

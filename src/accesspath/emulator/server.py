@@ -132,6 +132,7 @@ class EmulatorServer(ThreadingHTTPServer):
 
 class EmulatorHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # responses are written as headers, then body: see upstream.py
     server_version = "accesspath-emulator"
     timeout = SOCKET_TIMEOUT
     server: EmulatorServer
