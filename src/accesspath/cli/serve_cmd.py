@@ -49,6 +49,10 @@ def add_emulator_arguments(parser: Any) -> None:
     group = parser.add_argument_group("emulator")
     group.add_argument("--upstream", required=True, metavar="URL",
                        help="where allowed calls go, e.g. a moto server: http://127.0.0.1:5000")
+    group.add_argument("--upstream-credentials", default=None, metavar="FILE",
+                       help="re-sign allowed calls for an upstream that checks signatures (a real AWS endpoint)"
+                            " with these credentials: JSON {AccessKeyId, SecretAccessKey, SessionToken?}; not"
+                            " needed for moto")
     group.add_argument("--log", default=None, metavar="FILE",
                        help="append the decision log there, one JSON object per call (format: docs/emulator.md)")
     group.add_argument("--resource-account", default=None,
@@ -72,16 +76,14 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 def build_emulator(args: argparse.Namespace, stack: ExitStack) -> Any:
     """The environment, upstream and decision log of ``serve`` and ``run``; ``stack`` closes the log."""
-    import os
-
     from accesspath.emulator import DecisionLog, Emulator, HttpUpstream
 
-    # The emulator reads only botocore's service models, never a profile; botocore's session would
-    # fail on an AWS_PROFILE naming a profile this machine lacks, so it must not see one.
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        os.environ.pop(name, None)
     env = load_environment_from_args(args)
-    upstream = HttpUpstream(args.upstream)
+    upstream: Any = HttpUpstream(args.upstream)
+    if args.upstream_credentials:
+        from accesspath.emulator.resign import ResigningUpstream, load_upstream_credentials
+
+        upstream = ResigningUpstream(upstream, args.upstream, load_upstream_credentials(args.upstream_credentials))
     stream = None
     if args.log:
         try:
