@@ -39,14 +39,9 @@ class TemplateSource:
 
     @classmethod
     def from_path(cls, path: str | os.PathLike[str], stack_name: str | None = None) -> TemplateSource:
-        file = Path(path)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as error:
-            raise UsageError(f"cannot read the template: {error.strerror or error}", source=str(path)) from None
-        except UnicodeDecodeError:
-            raise UsageError("the template is not UTF-8 text", source=str(path)) from None
-        return cls(text, str(path), stack_name or stack_name_for(file.name))
+        from accesspath.files import read_text
+
+        return cls(read_text(str(path)), str(path), stack_name or stack_name_for(Path(path).name))
 
     @classmethod
     def from_text(cls, text: str, *, source: str = "<template>", stack_name: str | None = None) -> TemplateSource:

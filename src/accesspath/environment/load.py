@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Sequence
 
 from accesspath.environment import native
 from accesspath.environment.model import Environment
 from accesspath.errors import UsageError
+from accesspath.files import read_text
 from accesspath.policy import Node, Policy, PolicyType, decode_json, parse_policy
 from accesspath.policy.source import JsonSyntaxError
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UsageError(f"no such file '{path}'") from None
-    except IsADirectoryError:
-        raise UsageError(f"'{path}' is a directory, not a file") from None
-    except UnicodeDecodeError as error:
-        raise UsageError(f"'{path}' is not UTF-8 text (byte {error.start})") from None
-    except OSError as error:
-        raise UsageError(f"cannot read '{path}': {error.strerror}") from None
 
 
 def organization_policy_levels(files: Sequence[str], policy_type: PolicyType) -> tuple[tuple[Policy, ...], ...] | None:
@@ -32,7 +19,7 @@ def organization_policy_levels(files: Sequence[str], policy_type: PolicyType) ->
         return None
     levels = []
     for path in files:
-        text = _read(path)
+        text = read_text(path)
         try:
             root = decode_json(text, path)
         except JsonSyntaxError as error:
@@ -51,7 +38,7 @@ def load_environment(paths: Sequence[str], *, account: str = "123456789012", reg
     """Templates loaded together (exports feed imports), or one native environment file."""
     if not (account.isdigit() and len(account) == 12):
         raise UsageError(f"--account '{account}' is not a 12-digit account id")
-    texts = [(_read(path), path) for path in paths]
+    texts = [(read_text(path), path) for path in paths]
     natives = [path for text, path in texts if native.is_native(text)]
     if natives:
         if len(paths) != 1:
