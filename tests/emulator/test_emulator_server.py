@@ -245,3 +245,16 @@ def test_the_container_credentials_endpoint_checks_its_token(ecs_emulator: Runni
                                               "AWS_CONTAINER_AUTHORIZATION_TOKEN": "right-token"})
         frozen = provider.load().get_frozen_credentials()
         assert frozen.access_key == ecs_emulator.credentials.access_key_id
+
+
+def test_signature_version_2_requests_to_s3_are_refused_in_s3_s_format(s3_emulator: RunningEmulator,
+                                                                        upstream: RecordingUpstream) -> None:
+    # boto3's default S3 presigner (and old clients) use SigV2; the emulator verifies SigV4 only,
+    # but the refusal must still be the XML an S3 client can read.
+    path = "/accesspath-emulator-data/k?AWSAccessKeyId=AKIDEXAMPLE&Signature=abc%3D&Expires=4102444800"
+    status, _, data = raw_request(s3_emulator.url, "GET", path, {})
+    assert status in (400, 403) and data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>')
+    status, _, data = raw_request(s3_emulator.url, "GET", "/accesspath-emulator-data/k",
+                                  {"Authorization": "AWS AKIDEXAMPLE:abc="})
+    assert status in (400, 403) and b"<Error><Code>" in data and b"__type" not in data
+    assert upstream.received == []

@@ -38,3 +38,25 @@ def test_detection_and_version() -> None:
     assert is_native(HEAD + "}") and not is_native("Resources: {}")
     with pytest.raises(UsageError, match="not an accesspath environment file"):
         from_text('{"accesspath-environment": 2, "account": "1", "region": "r"}', "env.json")
+
+
+def test_unresolved_template_values_export_as_markers_and_stay_fail_closed(tmp_path, capsys) -> None:
+    from accesspath.cli import main
+
+    template = tmp_path / "t.yaml"
+    template.write_text(
+        "Resources:\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      RoleName: r\n"
+        "      AssumeRolePolicyDocument:\n        Statement:\n          - Effect: Allow\n"
+        "            Principal: {Service: ecs-tasks.amazonaws.com}\n            Action: sts:AssumeRole\n"
+        "      Policies:\n        - PolicyName: p\n          PolicyDocument:\n            Version: '2012-10-17'\n"
+        "            Statement:\n              - Effect: Allow\n                Action: s3:GetObject\n"
+        "                Resource: !ImportValue other-stack-bucket-arn\n")
+    exported = tmp_path / "env.json"
+    assert main(["env", "export", str(template), "-o", str(exported)]) == 0
+    assert "accesspath-unresolved" in exported.read_text()
+    capsys.readouterr()
+    code = main(["can", str(exported), "--from", "r", "--action", "s3:GetObject", "--resource", "arn:aws:s3:::b/k",
+                 "--resource-account", "123456789012", "--format", "json"])
+    import json
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    assert code == 1 and result["decision"] == "implicitDeny" and result["errors"]

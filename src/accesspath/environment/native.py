@@ -32,8 +32,24 @@ def _policy(policy: Policy | None) -> Any:
     return {"id": policy.policy_id, "document": _policy_document(policy)}
 
 
+UNRESOLVED = "accesspath-unresolved"
+
+
 def _policy_document(policy: Policy) -> Any:
-    return policy.document.to_python() if policy.document is not None else None
+    return _exportable(policy.document.to_python()) if policy.document is not None else None
+
+
+def _exportable(value: Any) -> Any:
+    """Plain JSON; a template value accesspath could not resolve is written as
+    ``{"accesspath-unresolved": reason}``, which no policy accepts, so an exported environment stays
+    fail-closed where the templates were (the policy is invalid and never allows)."""
+    if isinstance(value, dict):
+        return {k: _exportable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exportable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return {UNRESOLVED: str(getattr(value, "reason", value))}
 
 
 def _rule(rule: SecurityGroupRule) -> dict[str, Any]:
