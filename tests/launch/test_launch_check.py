@@ -72,6 +72,8 @@ def test_organization_only_s3_endpoint_policy_blocks_ecr_layer_downloads(capsys)
     assert code == 1
     step = steps(report)["layer download (S3)"]
     assert step["status"] == "denied" and "403 Forbidden" in step["stoppedReason"]
+    assert step["gate"] == "vpc-endpoint" and step["decision"] == "implicitDeny"
+    assert step["path"].startswith("gateway endpoint vpce-") and step["path"].endswith("(com.amazonaws.us-east-1.s3)")
     assert "presigned by ECR" in step["fix"]
     assert {n for n, s in steps(report).items() if s["status"] != "ok"} == {"layer download (S3)"}
 
@@ -145,3 +147,14 @@ def test_ec2_launch_type_without_the_ecs_agent_endpoint(capsys) -> None:
 def test_ec2_service_without_an_instance_is_a_clear_error(capsys) -> None:
     assert main(["launch-check", EC2_TEMPLATE, "--service", "Service"]) == 2
     assert "give --instance" in capsys.readouterr().err
+
+
+def test_secret_with_a_customer_managed_key_needs_kms_decrypt(capsys) -> None:
+    # Secrets Manager decrypts with the caller's permissions, via the service (kms:ViaService).
+    code, report = check(capsys, SEED_001, "--service", "Service", "--param", "SecretEncryption=customer-managed")
+    step = steps(report)["secret DB_PASSWORD key"]
+    assert code == 1 and step["status"] == "denied" and step["action"] == "kms:Decrypt"
+    assert step["gate"] == "identity" and "web-execution-role" in step["fix"]
+    assert "ResourceInitializationError: unable to pull secrets" in step["stoppedReason"]
+    code, report = check(capsys, SEED_001, "--service", "Service")
+    assert "secret DB_PASSWORD key" not in steps(report)  # the AWS managed key needs no check

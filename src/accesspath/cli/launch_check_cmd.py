@@ -63,21 +63,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report_json(report: Any) -> dict[str, Any]:
-    return {
-        "subject": report.subject, "launchType": report.launch_type, "ready": report.ready,
-        "steps": [{
+    from accesspath.simulate import _match_to_json
+
+    steps = []
+    for s in report.steps:
+        result, path = s.authorization, s.network_path
+        steps.append({
             "step": s.name, "status": s.status, "principal": s.principal,
             "action": s.request.action if s.request else None,
             "resource": s.request.resource if s.request else None,
-            "path": s.decision.path.describe() if s.decision and s.decision.path else (s.detail or None),
-            "gate": (s.decision.result.deciding_gate.value
-                     if s.decision and s.decision.result and s.decision.result.deciding_gate else None),
-            "message": (s.decision.message if s.decision else s.detail) or None,
+            "path": path.describe() if path is not None else None,
+            "decision": result.decision.value if result is not None else (s.decision.decision if s.decision else None),
+            "gate": result.deciding_gate.value if result is not None and result.deciding_gate else None,
+            "statements": [_match_to_json(m) for m in result.deciding_statements] if result is not None else [],
+            "message": (s.decision.message if s.decision else (result.message if result else None)) or None,
             "stoppedReason": s.stopped_reason or None, "fix": s.fix or None,
             "notes": list(s.decision.notes) if s.decision else [],
-        } for s in report.steps],
-        "notes": list(report.notes),
-    }
+        })
+    return {"subject": report.subject, "launchType": report.launch_type, "ready": report.ready, "steps": steps,
+            "notes": list(report.notes)}
 
 
 def report_text(report: Any) -> str:
@@ -89,8 +93,14 @@ def report_text(report: Any) -> str:
         if step.ok and step.detail:
             lines.append(f"      via {step.detail}")
         if not step.ok:
-            if step.decision is not None and step.decision.path is not None:
-                lines.append(f"      path: {step.decision.path.describe()}")
+            path, result = step.network_path, step.authorization
+            if path is not None:
+                lines.append(f"      path: {path.describe()}")
+            if result is not None and result.deciding_gate is not None:
+                decided = "".join(f", {m.statement.label} of {m.policy.policy_id}"
+                                  + (f" at {m.statement.start}" if m.statement.start else "")
+                                  for m in result.deciding_statements[:3])
+                lines.append(f"      {result.decision.value} at the {result.deciding_gate.label}{decided}")
             if step.stopped_reason:
                 lines.append(f"      stopped reason: {step.stopped_reason}")
             if step.fix:

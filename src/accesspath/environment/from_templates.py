@@ -375,9 +375,10 @@ class _Builder:
         holders: dict[str, ResourcePolicyHolder] = {}
         partition, region, account = self.partition, self.stacks.region, self.stacks.account
 
-        def add(kind: str, r: Resource, arn: str | None, name: str | None, policy: Policy | None = None) -> None:
+        def add(kind: str, r: Resource, arn: str | None, name: str | None, policy: Policy | None = None,
+                kms_key: str | None = None) -> None:
             if arn:
-                holders[arn] = ResourcePolicyHolder(kind, arn, policy, name, r.logical_id, r.position)
+                holders[arn] = ResourcePolicyHolder(kind, arn, policy, name, r.logical_id, r.position, kms_key)
 
         bucket_policies = {self.text(r, "Bucket"): r for r in by_type.get("AWS::S3::BucketPolicy", [])}
         for r in by_type.get("AWS::S3::Bucket", []):
@@ -408,7 +409,8 @@ class _Builder:
             policy = (self.policy(policy_resource.property("ResourcePolicy"), PolicyType.RESOURCE,
                                   f"{policy_resource.logical_id}.ResourcePolicy", policy_resource)
                       if policy_resource is not None else None)
-            add("secret", r, arn if arn.startswith("arn:") else None, self.text(r, "Name"), policy)
+            add("secret", r, arn if arn.startswith("arn:") else None, self.text(r, "Name"), policy,
+                self.text(r, "KmsKeyId"))
         for r in by_type.get("AWS::ECR::Repository", []):
             add("ecr-repository", r, self.attribute(r, "Arn"), self.physical(r),
                 self.policy(r.property("RepositoryPolicyText"), PolicyType.RESOURCE,

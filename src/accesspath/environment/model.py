@@ -211,6 +211,7 @@ class ResourcePolicyHolder:
     name: str | None = None
     logical_id: str | None = None
     position: Position | None = None
+    kms_key: str | None = None     # a secret's KmsKeyId (key id, key ARN or alias), when customer managed
 
 
 @dataclass(frozen=True)

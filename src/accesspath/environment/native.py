@@ -103,7 +103,8 @@ def to_document(env: Environment) -> dict[str, Any]:
                       "assignPublicIp": s.assign_public_ip, "enableExecuteCommand": s.enable_execute_command,
                       "logicalId": s.logical_id} for s in env.services.values()],
         "resources": [{"kind": r.kind, "arn": r.arn, "name": r.name, "policy": _policy(r.policy),
-                       "logicalId": r.logical_id} for r in env.resources.values()],
+                       "logicalId": r.logical_id, **({"kmsKeyId": r.kms_key} if r.kms_key else {})}
+                      for r in env.resources.values()],
         "serviceControlPolicies": None if env.scps is None else [[_policy(p) for p in level] for level in env.scps],
         "resourceControlPolicies": None if env.rcps is None else [[_policy(p) for p in level] for level in env.rcps],
         "notModelled": [{"logicalId": lid, "type": kind} for lid, kind in env.not_modelled],
@@ -126,7 +127,7 @@ _ALLOWED: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
     "a container": "name image logDriver logOptions secrets",
     "an ECS service": ("name cluster taskDefinition launchType platformVersion subnetIds securityGroupIds"
                        " assignPublicIp enableExecuteCommand logicalId"),
-    "a resource": "kind arn name policy logicalId",
+    "a resource": "kind arn name policy logicalId kmsKeyId",
     "a policy entry": "id document",
 }.items()}
 
@@ -340,7 +341,8 @@ def from_text(text: str, source: str) -> Environment:
             raise r.fail(f"unknown resource kind '{kind}' (expected one of: {', '.join(kinds)})", f.get("kind"))
         arn = r.text(f, "arn", "a resource", required=True) or ""
         holder = ResourcePolicyHolder(kind, arn, r.policy(f.get("policy"), kinds[kind], f"{arn} policy"),
-                                      r.text(f, "name", "a resource"), r.text(f, "logicalId", "a resource"), item.start)
+                                      r.text(f, "name", "a resource"), r.text(f, "logicalId", "a resource"), item.start,
+                                      r.text(f, "kmsKeyId", "a resource"))
         resources[arn] = holder
 
     def levels(key: str, policy_type: PolicyType) -> tuple[tuple[Policy, ...], ...] | None:

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 
 from accesspath.catalog.calls import IamRequest
 from accesspath.catalog.image_references import parse_ecr_image
-from accesspath.engine import AuthorizationRequest, PolicySet, RequestContext, authorize, principal_from_arn
+from accesspath.engine import (
+    AuthorizationRequest, AuthorizationResult, PolicySet, RequestContext, authorize, principal_from_arn,
+)
 from accesspath.environment.callers import Caller, task_id_for
 from accesspath.environment.decide import DEFAULT_ENDPOINT_POLICY, CallDecision, Decider
 from accesspath.environment.model import Container, EcsService, Environment, Instance, Role, TaskDefinition
-from accesspath.environment.network import CallerPlacement, PathKind, find_path
+from accesspath.environment.network import CallerPlacement, NetworkPath, PathKind, find_path
 from accesspath.errors import UsageError
 from accesspath.policy import PolicyType, parse_policy
 
@@ -38,6 +40,16 @@ class LaunchStep:
     stopped_reason: str = ""          # what ECS would show, when the step fails
     fix: str = ""
     detail: str = ""
+    result: AuthorizationResult | None = None  # for steps decided without a CallDecision
+    path: NetworkPath | None = None
+
+    @property
+    def authorization(self) -> AuthorizationResult | None:
+        return self.decision.result if self.decision is not None else self.result
+
+    @property
+    def network_path(self) -> NetworkPath | None:
+        return self.decision.path if self.decision is not None else self.path
 
     @property
     def ok(self) -> bool:
@@ -176,7 +188,7 @@ class LaunchChecker:
             allowing = result.deciding_statements[0] if result.deciding_statements else None
             detail = (f"trust policy of {role.name}, {allowing.statement.label}" if allowing else
                       f"trust policy of {role.name}")
-            return LaunchStep(f"assume {label}", principal.arn, request, "ok", None, detail=detail)
+            return LaunchStep(f"assume {label}", principal.arn, request, "ok", None, detail=detail, result=result)
         where = ""
         if role.trust_policy is not None and role.trust_policy.statements:
             start = role.trust_policy.statements[0].start
@@ -188,7 +200,7 @@ class LaunchChecker:
             " permissions to pass this role.",
             f"let the trust policy of {role.name}{where} allow sts:AssumeRole to the service principal"
             f" ecs-tasks.amazonaws.com (scoped with aws:SourceAccount {env.account})",
-            detail=result.message or "")
+            detail=result.message or "", result=result)
 
     def _caller(self, role: Role, placement: CallerPlacement, session: str) -> Caller:
         principal = principal_from_arn(f"arn:{self.env.partition}:sts::{role.account}:assumed-role/{role.name}/{session}")
@@ -257,9 +269,10 @@ class LaunchChecker:
                               f"{failure}: dial tcp: i/o timeout",
                               f"add the S3 gateway endpoint com.amazonaws.{region}.s3 to the route table of the"
                               f" subnet {placement.subnet_id} (an S3 interface endpoint cannot serve ECR)",
-                              detail=path.reason)
+                              detail=path.reason, path=path)
         if path.endpoint is None:
-            return LaunchStep("layer download (S3)", ECR_LAYER_SIGNER, request, "ok", None, detail=path.describe())
+            return LaunchStep("layer download (S3)", ECR_LAYER_SIGNER, request, "ok", None, detail=path.describe(),
+                              path=path)
         endpoint_policy = path.endpoint.policy or DEFAULT_ENDPOINT_POLICY
         signer = principal_from_arn(ECR_LAYER_SIGNER)
         context = RequestContext.of({"aws:SourceVpce": path.endpoint.id, "aws:SourceVpc": path.endpoint.vpc_id,
@@ -267,14 +280,15 @@ class LaunchChecker:
         result = authorize(AuthorizationRequest(signer, request.action, request.resource, context),
                            PolicySet.of(identity=[_SIGNER_IDENTITY], vpc_endpoint=[endpoint_policy]))
         if result.allowed:
-            return LaunchStep("layer download (S3)", ECR_LAYER_SIGNER, request, "ok", None, detail=path.describe())
+            return LaunchStep("layer download (S3)", ECR_LAYER_SIGNER, request, "ok", None, detail=path.describe(),
+                              result=result, path=path)
         return LaunchStep(
             "layer download (S3)", ECR_LAYER_SIGNER, request, "denied", None,
             f"CannotPullContainerError: failed to copy: httpReadSeeker: failed open: unexpected status code"
             f" https://{bucket}.s3.{region}.amazonaws.com/...: 403 Forbidden",
             f"the layer download is presigned by ECR, not made by the task: let the endpoint policy of"
             f" {path.endpoint.id} allow s3:GetObject on arn:aws:s3:::{bucket}/* for any principal"
-            f" (the ECR guide's recommended statement)", detail=result.message or "")
+            f" (the ECR guide's recommended statement)", detail=result.message or "", result=result, path=path)
 
     def _log_steps(self, container: Container, caller: Caller, task_id: str) -> list[LaunchStep]:
         if container.log_driver != "awslogs":
@@ -311,13 +325,13 @@ class LaunchChecker:
                 parts = value_from.split(":")
                 secret_arn = ":".join(parts[:7]) if len(parts) >= 7 else value_from
                 region = parts[3] if len(parts) > 3 else env.region
+                failure = ("ResourceInitializationError: unable to pull secrets or registry auth: execution resource"
+                           " retrieval failed: unable to retrieve secret from asm: service call has been retried 1"
+                           f" time(s): failed to fetch secret {secret_arn} from secrets manager")
                 steps.append(self._step(f"secret {name}", caller,
                                         IamRequest("secretsmanager:GetSecretValue", secret_arn),
-                                        via="secretsmanager", region=region,
-                                        failure=("ResourceInitializationError: unable to pull secrets or registry"
-                                                 " auth: execution resource retrieval failed: unable to retrieve"
-                                                 f" secret from asm: service call has been retried 1 time(s):"
-                                                 f" failed to fetch secret {secret_arn} from secrets manager")))
+                                        via="secretsmanager", region=region, failure=failure))
+                steps.extend(self._secret_key_steps(name, secret_arn, region, caller, failure))
             else:
                 if value_from.startswith("arn:"):
                     parameter_arn = value_from
@@ -332,6 +346,30 @@ class LaunchChecker:
                                                  " auth: execution resource retrieval failed: unable to retrieve"
                                                  " secrets from ssm: service call has been retried 1 time(s)")))
         return steps
+
+    def _secret_key_steps(self, name: str, secret_arn: str, region: str, caller: Caller,
+                          failure: str) -> list[LaunchStep]:
+        """kms:Decrypt of a secret encrypted with a customer managed key: Secrets Manager calls KMS on the
+        caller's behalf, with kms:ViaService (Secrets Manager user guide, "Secret encryption and
+        decryption"; KMS developer guide, kms:ViaService). The call is made by the service, so no
+        endpoint of the caller's VPC is on its path."""
+        holder = self.env.resources.get(secret_arn)
+        key = holder.kms_key if holder is not None else None
+        if not key or key.startswith("alias/aws/") or key == "aws/secretsmanager":
+            return []
+        env = self.env
+        if key.startswith("arn:"):
+            key_arn = key
+        elif key.startswith("alias/"):
+            return [LaunchStep(f"secret {name} key", caller.principal.arn, None, "denied", None,
+                               f"the secret's key is given as the alias '{key}', which accesspath cannot resolve",
+                               "give the key's id or ARN (KmsKeyId: !GetAtt Key.Arn) so the key policy can be checked")]
+        else:
+            key_arn = f"arn:{env.partition}:kms:{region}:{env.account}:key/{key}"
+        service_caller = Caller(caller.kind, caller.id, caller.role, caller.principal, None)
+        request = IamRequest("kms:Decrypt", key_arn, {"kms:ViaService": (f"secretsmanager.{region}.amazonaws.com",),
+                                                      "kms:CallerAccount": (caller.principal.account or env.account,)})
+        return [self._step(f"secret {name} key", service_caller, request, via=None, region=region, failure=failure)]
 
     def _instance(self, ref: str | None, placement: CallerPlacement | None) -> Instance | None:
         if ref is None:
