@@ -92,7 +92,7 @@ class _Loader:
         fields: dict[str, Node] = {}
         for member in root.value:
             if member.key not in FIELDS:
-                raise self.fail(f"unknown field '{member.key}' (expected one of: {', '.join(FIELDS[:15])})",
+                raise self.fail(f"unknown field '{member.key}' (expected one of: {', '.join(FIELDS[:17])})",
                                 member.value)
             if member.key in fields:
                 raise self.fail(f"field '{member.key}' is given twice", member.value)

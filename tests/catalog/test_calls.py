@@ -134,6 +134,8 @@ def test_image_pull_steps() -> None:
         ("ecr:GetAuthorizationToken", [("ecr:GetAuthorizationToken", "*")]),
         ("ecr:BatchGetImage", [("ecr:BatchGetImage", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/app")]),
         ("ecr:GetDownloadUrlForLayer", [("ecr:GetDownloadUrlForLayer", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/app")]),
+        ("ecr:BatchCheckLayerAvailability",
+         [("ecr:BatchCheckLayerAvailability", f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/app")]),
         ("s3:GetObject", [("s3:GetObject", f"arn:aws:s3:::prod-{REGION}-starport-layer-bucket/*")]),
     ]
 
@@ -159,3 +161,14 @@ def test_bad_calls_are_usage_errors(words: list[str], message: str) -> None:
 def test_unknown_service_says_the_closest() -> None:
     with pytest.raises(UsageError, match="unknown AWS service 'ecss' \\(did you mean 'ecs'\\?\\)"):
         cli("ecss", "list-clusters")
+
+
+@pytest.mark.parametrize("url, region", [
+    ("https://sqs.ap-northeast-1.amazonaws.com/123456789012/orders", "ap-northeast-1"),
+    ("https://eu-west-1.queue.amazonaws.com/123456789012/orders", "eu-west-1"),
+    ("http://127.0.0.1:5000/123456789012/orders", "us-west-2"),  # a local endpoint: the call's region
+])
+def test_queue_arn_takes_the_region_of_the_queue_url(url, region) -> None:
+    (request,) = iam_requests_for_call("sqs", "SendMessage", {"QueueUrl": url, "MessageBody": "x"},
+                                       region="us-west-2")
+    assert request.resource == f"arn:aws:sqs:{region}:123456789012:orders"

@@ -90,7 +90,8 @@ def test_call_image_pull(capsys: pytest.CaptureFixture[str]) -> None:
                        "111122223333.dkr.ecr.ap-northeast-1.amazonaws.com/app:latest")
     calls = json.loads(out)["calls"]
     assert code == 0 and [c["call"] for c in calls] == [
-        "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "s3:GetObject"]
+        "ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+        "ecr:BatchCheckLayerAvailability", "s3:GetObject"]
 
 
 def test_call_inferred_is_flagged(capsys: pytest.CaptureFixture[str]) -> None:

@@ -69,7 +69,7 @@ def test_lookup_by_prefix_and_action() -> None:
 
 def test_override_from_describe_output() -> None:
     base = default_endpoint_services()
-    assert base.by_id("ecs-agent", REGION).endpoint_policy_supported is None  # type: ignore[union-attr]
+    assert base.by_id("ecs-agent", REGION).endpoint_policy_supported is True  # type: ignore[union-attr]
     table = base.with_describe_output(FIXTURE.read_text("utf-8"))
     agent = table.by_id("ecs-agent", REGION)
     assert agent is not None and agent.endpoint_policy_supported is False
@@ -80,7 +80,7 @@ def test_override_from_describe_output() -> None:
     xray = table.by_id("xray", REGION)
     assert xray is not None and xray.iam_prefixes == () and xray.endpoint_policy_supported is True
     # Another region still sees the built-in table; the original table is unchanged.
-    assert table.by_id("ecs-agent", "us-east-1").endpoint_policy_supported is None  # type: ignore[union-attr]
+    assert table.by_id("ecs-agent", "us-east-1").endpoint_policy_supported is True  # type: ignore[union-attr]
     assert base.by_id("xray", REGION) is None
 
 

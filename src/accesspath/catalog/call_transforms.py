@@ -31,6 +31,18 @@ def queue_url_account(value: str) -> str:
     return _queue_url(value)["account"]
 
 
+_QUEUE_HOST_REGION = re.compile(r"^https?://(?:sqs[.-](?P<new>[a-z]{2}(?:-[a-z]+)+-\d+)|(?P<old>[a-z]{2}(?:-[a-z]+)+-\d+)"
+                                r"\.queue)\.amazonaws\.com(?:\.cn)?(?::\d+)?/")
+
+
+def queue_url_region(value: str) -> str:
+    """The region in the queue URL's host; '' when the host names none (a local endpoint), which
+    leaves the call's own region in place."""
+    _queue_url(value)
+    match = _QUEUE_HOST_REGION.match(value)
+    return (match["new"] or match["old"]) if match else ""
+
+
 def strip_leading_slash(value: str) -> str:
     """SSM parameter ARNs hold the name without its leading slash: ``/a/b`` → ``parameter/a/b``."""
     return value[1:] if value.startswith("/") else value
@@ -74,6 +86,7 @@ def task_definition_revision(value: str) -> str:
 TRANSFORMS: dict[str, Callable[[str], str]] = {
     "queue_url_name": queue_url_name,
     "queue_url_account": queue_url_account,
+    "queue_url_region": queue_url_region,
     "strip_leading_slash": strip_leading_slash,
     "copy_source_bucket": copy_source_bucket,
     "copy_source_key": copy_source_key,

@@ -183,6 +183,9 @@ def _binding_values(binding: Binding, params: Mapping[str, Any], extras: Mapping
     if binding.transform:
         transform = TRANSFORMS[binding.transform]
         found = [v if (binding.arn_of and v.startswith("arn:")) else transform(v) for v in found]
+        found = [v for v in found if v != ""]  # a transform that finds nothing leaves the default in place
+        if not found:
+            return list(binding.default) if binding.default is not None else None
     return list(dict.fromkeys(found))
 
 
