@@ -64,7 +64,7 @@ def test_a_missing_import_is_symbolic_and_names_the_export(templates: Path) -> N
     missing = [i for i in stack.issues if i.code == "missing-import"]
     assert len(missing) == 3
     assert missing[0].message == ("no loaded template exports 'MyVPC-BackendEcsTaskRole-Production'; load the"
-                                  " stack that exports it")
+                                  " stack that exports it (imported by stack 'ecs-taskrole-backend')")
     assert missing[0].position == Position(27, 11, str(backend))
     role = stack.resources[0].property("Roles").value[0]  # type: ignore[union-attr]
     assert isinstance(role.value, Symbolic) and role.value.position == Position(27, 11, str(backend))
@@ -89,7 +89,7 @@ Resources:
     issue = next(i for i in backend.stack("p").issues if i.code == "missing-import")  # type: ignore[union-attr]
     assert issue.message == ("no loaded template exports 'MyVPC-BackendEcsTaskRole-Staging'; load the stack that"
                              " exports it (loaded templates export 'MyVPC-BackendEcsTaskRole-Dev',"
-                             " 'MyVPC-BackendEcsTaskRoleArn-Dev')")
+                             " 'MyVPC-BackendEcsTaskRoleArn-Dev') (imported by stack 'p')")
 
 
 def test_export_names_and_values_across_three_stacks() -> None:

@@ -175,7 +175,8 @@ def _import_lookup(importer: TemplateLoader, exporters: Mapping[str, TemplateLoa
             known = [n for s in loaded.values() for n in s.exports] + [n for n in exporters]
             close = difflib.get_close_matches(name, sorted(set(known)), n=2, cutoff=0.75)
             hint = f" (loaded templates export {', '.join(repr(c) for c in close)})" if close else ""
-            message = f"no loaded template exports '{name}'; load the stack that exports it{hint}"
+            message = (f"no loaded template exports '{name}'; load the stack that exports it{hint}"
+                       f" (imported by stack '{importer.name}')")
             importer.report("missing-import", message, Severity.WARNING, at.start)
             return symbolic_node(Symbolic(message, at.start), at)
         stack = loaded.get(exporter.name)

@@ -139,7 +139,7 @@ def _text(call_name: str, caller: Any, decisions: list[Any], explain: bool) -> s
         lines.append(f"  {d.request.action} on {d.request.resource}: {d.decision}{inferred}")
         if d.path is not None:
             lines.append(f"    path: {d.path.describe()}")
-        if d.message and d.result is None or d.decision == "undetermined":
+        if d.decision == "undetermined":
             lines.append(f"    {d.message}")
         if d.result is not None and d.decision != "undetermined":
             body = render_results_text([d.result], explain=explain).splitlines()[1:]
