@@ -305,24 +305,18 @@ class _Evaluation:
             self.gate(PolicyType.IDENTITY, GateStatus.ALLOW, identity_allows)
             granted += identity_allows
 
-        # 6. Permissions boundary.
-        if boundary is not None:
-            boundary_allows = tuple(s for o in boundary for s in o.allows)
-            if not boundary_allows:
-                self.gate(PolicyType.PERMISSIONS_BOUNDARY, GateStatus.NO_ALLOW)
-                return self.result(Decision.IMPLICIT_DENY, PolicyType.PERMISSIONS_BOUNDARY)
-            self.gate(PolicyType.PERMISSIONS_BOUNDARY, GateStatus.ALLOW, boundary_allows)
-            granted += boundary_allows
-
-        # 7. Session policies; a federated user session without one has no permissions.
-        if session is not None:
-            session_allows = tuple(s for o in session for s in o.allows)
-            if not session_allows:
-                self.gate(PolicyType.SESSION, GateStatus.NO_ALLOW)
-                return self.result(Decision.IMPLICIT_DENY, PolicyType.SESSION)
-            self.gate(PolicyType.SESSION, GateStatus.ALLOW, session_allows)
-            granted += session_allows
-        elif principal.kind is PrincipalKind.FEDERATED_USER:
+        # 6. Permissions boundary; 7. session policies. Each, when present, needs an Allow.
+        for kind, outcomes in ((PolicyType.PERMISSIONS_BOUNDARY, boundary), (PolicyType.SESSION, session)):
+            if outcomes is None:
+                continue
+            allows = tuple(s for o in outcomes for s in o.allows)
+            if not allows:
+                self.gate(kind, GateStatus.NO_ALLOW)
+                return self.result(Decision.IMPLICIT_DENY, kind)
+            self.gate(kind, GateStatus.ALLOW, allows)
+            granted += allows
+        if session is None and principal.kind is PrincipalKind.FEDERATED_USER:
+            # A federated user session without a session policy has no permissions.
             self.gate(PolicyType.SESSION, GateStatus.NO_ALLOW, (),
                       "a federated user session without a session policy has no permissions")
             return self.result(Decision.IMPLICIT_DENY, PolicyType.SESSION)
