@@ -135,3 +135,17 @@ def test_ignore_case_compares_character_by_character() -> None:
     for city, expected in (("strasse", Decision.ALLOWED), ("StRaSsE", Decision.ALLOWED), ("straße", Decision.IMPLICIT_DENY)):
         result = authorize(request("s3:GetObject", **{"aws:PrincipalTag/city": city}), PolicySet.of(identity=[policy]))
         assert result.decision is expected, city
+
+
+def test_compiled_policies_keep_callers_apart() -> None:
+    # A compiled resource policy remembers outcomes per action, resource and caller: one caller's
+    # grant must never answer for another (the decision cache is off, so only that memo is in play).
+    bucket_policy = parse_policy({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/alice"},
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}, policy_type=PolicyType.RESOURCE)
+    policies = replace(PolicySet.of(resource=[bucket_policy]), decision_cache_size=0)
+    alice = principal_from_arn(f"arn:aws:iam::{ACCOUNT}:user/alice")
+    bob = principal_from_arn(f"arn:aws:iam::{ACCOUNT}:user/bob")
+    for caller, expected in ((alice, Decision.ALLOWED), (bob, Decision.IMPLICIT_DENY), (alice, Decision.ALLOWED)):
+        result = authorize(AuthorizationRequest(caller, "s3:GetObject", "arn:aws:s3:::b/k"), policies)
+        assert result.decision is expected, caller.arn

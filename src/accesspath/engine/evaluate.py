@@ -65,7 +65,8 @@ class _CompiledStatement:
 class CompiledPolicy:
     """A parsed policy with its statements compiled and indexed by action and resource."""
 
-    __slots__ = ("policy", "is_valid", "_statements", "_by_action", "_by_request", "_takes_principal", "_empty")
+    __slots__ = ("policy", "is_valid", "_statements", "_by_action", "_by_request", "_takes_principal", "_empty",
+                 "_static")
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
@@ -80,6 +81,9 @@ class CompiledPolicy:
         self._by_request: dict[tuple[str, str], tuple[_CompiledStatement, ...]] = {}
         self._takes_principal = policy.policy_type.takes_principal
         self._empty = PolicyOutcome(policy, (), (), (), (), None)
+        # Outcomes of requests whose candidate statements have no conditions and no variables: they
+        # depend only on the action, the resource and (for policies with a Principal) the caller.
+        self._static: dict[tuple[object, ...], PolicyOutcome] = {}
 
     def candidates(self, action: str, resource: str) -> tuple[_CompiledStatement, ...]:
         """Statements whose Action matches and whose Resource matches or holds variables."""
@@ -105,6 +109,21 @@ class CompiledPolicy:
         candidates = self.candidates(request.action, request.resource)
         if not candidates:
             return self._empty
+        static_key: tuple[object, ...] | None = None
+        if all(not c.clauses and not c.resource_has_variables for c in candidates):
+            static_key = (request.action, request.resource, request.principal if self._takes_principal else None)
+            found = self._static.get(static_key)
+            if found is not None:
+                return found
+        outcome = self._evaluate(candidates, request, lookup)
+        if static_key is not None:
+            if len(self._static) > _CACHE_LIMIT:
+                self._static.clear()
+            self._static[static_key] = outcome
+        return outcome
+
+    def _evaluate(self, candidates: tuple[_CompiledStatement, ...], request: AuthorizationRequest,
+                  lookup: VariableLookup) -> PolicyOutcome:
         allows: list[StatementMatch] = []
         denies: list[StatementMatch] = []
         errors: list[str] = []
