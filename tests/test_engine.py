@@ -149,3 +149,27 @@ def test_compiled_policies_keep_callers_apart() -> None:
     for caller, expected in ((alice, Decision.ALLOWED), (bob, Decision.IMPLICIT_DENY), (alice, Decision.ALLOWED)):
         result = authorize(AuthorizationRequest(caller, "s3:GetObject", "arn:aws:s3:::b/k"), policies)
         assert result.decision is expected, caller.arn
+
+
+def test_not_principal_with_deny_needs_the_whole_chain() -> None:
+    # reference_policies_elements_notprincipal.md, "NotPrincipal with Deny": name the assumed-role
+    # session, the role and the account; leave one out and the Deny may still reach the caller.
+    session = "arn:aws:sts::444455556666:assumed-role/cross-account-read-only-role/cross-account-audit-app"
+    role = "arn:aws:iam::444455556666:role/cross-account-read-only-role"
+    root = "arn:aws:iam::444455556666:root"
+    caller = principal_from_arn(session)
+
+    def decide(not_principals: list[str]) -> Decision:
+        bucket = parse_policy({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Auditor", "Effect": "Allow", "Principal": {"AWS": session}, "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::b/*"},
+            {"Sid": "EveryoneElse", "Effect": "Deny", "NotPrincipal": {"AWS": not_principals}, "Action": "s3:*",
+             "Resource": "arn:aws:s3:::b/*"}]}, policy_type=PolicyType.RESOURCE)
+        identity = parse_policy({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+        policies = PolicySet.of(identity=[identity], resource=[bucket], resource_owner="111122223333")
+        return authorize(AuthorizationRequest(caller, "s3:GetObject", "arn:aws:s3:::b/k"), policies).decision
+
+    assert decide([session, role, root]) is Decision.ALLOWED
+    assert decide([session, root]) is Decision.EXPLICIT_DENY
+    assert decide([session, role]) is Decision.EXPLICIT_DENY

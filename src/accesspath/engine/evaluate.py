@@ -138,7 +138,7 @@ class CompiledPolicy:
                 continue
             grant = None
             if takes_principal:
-                grant = match_principal(statement.principal, request.principal)
+                grant = match_principal(statement.principal, request.principal, deny=statement.effect is Effect.DENY)
                 if grant is None:
                     continue
             applies = True
@@ -190,7 +190,7 @@ class CompiledPolicy:
             grant = None
             principal_note = None
             if self._takes_principal:
-                grant = match_principal(statement.principal, request.principal)
+                grant = match_principal(statement.principal, request.principal, deny=statement.effect is Effect.DENY)
                 principal_note = grant.value if grant is not None else "no match"
                 if grant is None:
                     traces.append(StatementTrace(statement, True, True, principal_note, (), False))

@@ -25,23 +25,46 @@ class GrantKind(str, Enum):
 _STRENGTH = {GrantKind.ACCOUNT: 0, GrantKind.ROLE: 1, GrantKind.DIRECT: 2}
 
 
-def match_principal(block: PrincipalBlock | None, caller: RequestPrincipal) -> GrantKind | None:
+def match_principal(block: PrincipalBlock | None, caller: RequestPrincipal, *, deny: bool = False) -> GrantKind | None:
     """How the block names the caller (the strongest way), or None if it does not.
 
     A statement without Principal (VPC endpoint policies may leave it out) applies to everyone.
     """
     if block is None:
         return GrantKind.DIRECT
+    if block.negated:
+        return _not_principal(block, caller, deny)
     best: GrantKind | None = None
     for entry in block.entries:
         kind = _match_entry(entry, caller)
         if kind is not None and (best is None or _STRENGTH[kind] > _STRENGTH[best]):
             best = kind
-    if block.negated:
-        # NotPrincipal: the statement applies to everyone not listed. Listing the account (or
-        # the role) excludes its sessions as well (reference_policies_elements_notprincipal.md).
-        return None if best is not None else GrantKind.DIRECT
     return best
+
+
+def _not_principal(block: PrincipalBlock, caller: RequestPrincipal, deny: bool) -> GrantKind | None:
+    """NotPrincipal: the statement applies to every principal it does not exclude.
+
+    AWS checks each identity of the caller's chain — its account, then the user, or the role and
+    then its session — and says a NotPrincipal that omits one of them "might" still deny the caller
+    (reference_policies_elements_notprincipal.md, "NotPrincipal with Deny": list the account, the
+    role and the assumed-role session). Both readings fail closed here: a Deny still applies unless
+    the whole chain is listed; an Allow stops applying as soon as any identity of the chain is listed.
+    """
+    listed = {kind for entry in block.entries if (kind := _match_entry(entry, caller)) is not None}
+    excluded = _CHAIN[caller.kind] <= listed if deny else bool(listed)
+    return None if excluded else GrantKind.DIRECT
+
+
+# The identities of a caller's chain, as the grant kinds that name them.
+_CHAIN = {
+    PrincipalKind.ROLE_SESSION: frozenset({GrantKind.ACCOUNT, GrantKind.ROLE, GrantKind.DIRECT}),
+    PrincipalKind.USER: frozenset({GrantKind.ACCOUNT, GrantKind.DIRECT}),
+    PrincipalKind.FEDERATED_USER: frozenset({GrantKind.ACCOUNT, GrantKind.DIRECT}),
+    PrincipalKind.ROOT: frozenset({GrantKind.ACCOUNT}),
+    PrincipalKind.SERVICE: frozenset({GrantKind.DIRECT}),
+    PrincipalKind.ANONYMOUS: frozenset({GrantKind.DIRECT}),
+}
 
 
 def _match_entry(entry: PrincipalEntry, caller: RequestPrincipal) -> GrantKind | None:
