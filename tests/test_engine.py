@@ -173,3 +173,13 @@ def test_not_principal_with_deny_needs_the_whole_chain() -> None:
     assert decide([session, role, root]) is Decision.ALLOWED
     assert decide([session, root]) is Decision.EXPLICIT_DENY
     assert decide([session, role]) is Decision.EXPLICIT_DENY
+
+
+def test_service_linked_role_sessions_are_recognised_by_name() -> None:
+    # Service-linked roles are named AWSServiceRoleFor...; SCPs do not apply to them.
+    session = principal_from_arn(f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSServiceRoleForECS/ecs-service-scheduler")
+    assert session.service_linked and not SESSION.service_linked
+    nothing = parse_policy({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]},
+                           policy_type=PolicyType.SCP)
+    policies = PolicySet.of(identity=[ADMIN], scps=[[nothing]])
+    assert authorize(AuthorizationRequest(session, "ec2:DescribeInstances", "*"), policies).allowed

@@ -79,9 +79,12 @@ def principal_from_arn(text: str) -> RequestPrincipal:
         return RequestPrincipal(PrincipalKind.ANONYMOUS, "anonymous", None)
     if m := _SESSION_RE.match(value):
         partition, account, role, session = m.groups()
+        # A session ARN carries no role path; service-linked roles are named AWSServiceRoleFor...
+        # (id_roles_terms-and-concepts.md, "Service-linked role").
+        linked = role.startswith("AWSServiceRoleFor")
         return RequestPrincipal(PrincipalKind.ROLE_SESSION, value, account, partition,
-                                role_arn=f"arn:{partition}:iam::{account}:role/{role}", role_name=role,
-                                session_name=session)
+                                role_arn=f"arn:{partition}:iam::{account}:role/{role}",
+                                role_name=role, session_name=session, service_linked=linked)
     if m := _ROLE_RE.match(value):
         # A role ARN as the caller stands for a session of that role (the simulator's reading).
         partition, account, path, role = m.groups()
