@@ -39,7 +39,18 @@ def _statement_at(context: PolicyContext, issue: PolicyIssue) -> str | None:
     return None
 
 
-class MalformedPolicy(PolicyRule):
+class _ParserIssues(PolicyRule):
+    """Reports the parser's own issues of one severity (the parser is the one reader of policy text)."""
+
+    issue_severity: ClassVar[IssueSeverity]
+
+    def check(self, context: PolicyContext) -> Iterator[Finding]:
+        for issue in _issues(context, self.issue_severity):
+            finding = self.at(context, issue.message, issue.position, code=issue.code)
+            yield _with_statement(finding, _statement_at(context, issue))
+
+
+class MalformedPolicy(_ParserIssues):
     id: ClassVar[str] = "malformed-policy"
     description: ClassVar[str] = ("the policy breaks the IAM policy grammar; AWS rejects it with"
                                   " MalformedPolicyDocument (JSON syntax, unknown or duplicate elements,"
@@ -48,13 +59,10 @@ class MalformedPolicy(PolicyRule):
     doc_url: ClassVar[str] = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html"
     fix: ClassVar[str] = "correct the element as the IAM policy grammar describes it"
 
-    def check(self, context: PolicyContext) -> Iterator[Finding]:
-        for issue in _issues(context, IssueSeverity.ERROR):
-            finding = self.at(context, issue.message, issue.position, code=issue.code)
-            yield _with_statement(finding, _statement_at(context, issue))
+    issue_severity: ClassVar[IssueSeverity] = IssueSeverity.ERROR
 
 
-class PolicyElementWarning(PolicyRule):
+class PolicyElementWarning(_ParserIssues):
     id: ClassVar[str] = "policy-element-warning"
     description: ClassVar[str] = ("AWS accepts the element but it does not do what it seems to: NotPrincipal"
                                   " with Allow, a wildcard in an ARN's service segment, a policy variable"
@@ -63,10 +71,7 @@ class PolicyElementWarning(PolicyRule):
     doc_url: ClassVar[str] = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html"
     fix: ClassVar[str] = "rewrite the element so that it means what it says (see the message)"
 
-    def check(self, context: PolicyContext) -> Iterator[Finding]:
-        for issue in _issues(context, IssueSeverity.WARNING):
-            finding = self.at(context, issue.message, issue.position, code=issue.code)
-            yield _with_statement(finding, _statement_at(context, issue))
+    issue_severity: ClassVar[IssueSeverity] = IssueSeverity.WARNING
 
 
 def _with_statement(finding: Finding, label: str | None) -> Finding:
