@@ -22,7 +22,7 @@ _EXPORTS = {
     "parse_policy": "accesspath.policy", "UsageError": "accesspath.errors",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = sorted([*_EXPORTS, "__version__"])  # noqa: PLE0605 - the lazy names above
 
 
 def __getattr__(name: str) -> Any:

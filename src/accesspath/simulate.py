@@ -10,16 +10,39 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from accesspath.engine.authorize import AuthorizationResult, PolicySet, authorize, default_resource_policy_type
+from accesspath.engine.authorize import (
+    AuthorizationResult,
+    PolicySet,
+    authorize,
+    default_resource_policy_type,
+)
 from accesspath.engine.conditions import ConditionResult
 from accesspath.engine.evaluate import PolicyOutcome, StatementMatch, StatementTrace
 from accesspath.engine.request import (
-    AuthorizationRequest, ContextValue, PrincipalFormatError, RequestContext, RequestPrincipal,
+    AuthorizationRequest,
+    ContextValue,
+    PrincipalFormatError,
+    RequestContext,
+    RequestPrincipal,
     principal_from_arn,
 )
 from accesspath.errors import UsageError
-from accesspath.policy import Node, Policy, PolicyType, Position, decode_json, node_from_python, parse_policy
-from accesspath.policy.operators import parse_address, parse_binary, parse_bool, parse_date, parse_number
+from accesspath.policy import (
+    Node,
+    Policy,
+    PolicyType,
+    Position,
+    decode_json,
+    node_from_python,
+    parse_policy,
+)
+from accesspath.policy.operators import (
+    parse_address,
+    parse_binary,
+    parse_bool,
+    parse_date,
+    parse_number,
+)
 from accesspath.policy.source import JsonSyntaxError
 
 DEFAULT_CALLER = "arn:aws:iam::123456789012:user/simulated-user"
@@ -246,7 +269,7 @@ class _Loader:
                 members = {m.key: m.value for m in node.value}
                 unknown = set(members) - {"Service", "Operation", "Parameters"}
                 if unknown:
-                    raise self.fail(f"unknown field '{sorted(unknown)[0]}' in Call"
+                    raise self.fail(f"unknown field '{min(unknown)}' in Call"
                                     " (expected Service, Operation, Parameters)", node)
                 service = self.string(members.get("Service"), "Call.Service") or ""
                 operation = self.string(members.get("Operation"), "Call.Operation") or ""
@@ -306,7 +329,7 @@ class _Loader:
             members = {m.key: m.value for m in entry.value}
             unknown = set(members) - {"ContextKeyName", "ContextKeyValues", "ContextKeyType"}
             if unknown:
-                raise self.fail(f"unknown field '{sorted(unknown)[0]}' in a context entry", entry)
+                raise self.fail(f"unknown field '{min(unknown)}' in a context entry", entry)
             name = self.string(members.get("ContextKeyName"), "ContextKeyName")
             if not name:
                 raise self.fail("a context entry has no ContextKeyName", entry)

@@ -11,16 +11,31 @@ from functools import cached_property
 
 from accesspath.catalog.arn_templates import fill_template, template_variables
 from accesspath.catalog.calls import IamRequest
-from accesspath.catalog.endpoint_services import EndpointService, EndpointServiceTable, default_endpoint_services
+from accesspath.catalog.endpoint_services import (
+    EndpointService,
+    EndpointServiceTable,
+    default_endpoint_services,
+)
 from accesspath.catalog.model import Action
 from accesspath.catalog.service_catalog import ServiceCatalog, get_catalog
 from accesspath.engine import (
-    AuthorizationRequest, AuthorizationResult, ContextValue, PolicySet, RequestContext, RequestPrincipal, authorize,
+    AuthorizationRequest,
+    AuthorizationResult,
+    ContextValue,
+    PolicySet,
+    RequestContext,
+    RequestPrincipal,
+    authorize,
     principal_from_arn,
 )
 from accesspath.environment.callers import Caller, task_id_for
 from accesspath.environment.decide import DEFAULT_ENDPOINT_POLICY, CallDecision, Decider
-from accesspath.environment.model import Environment, ResourcePolicyHolder, Role, VpcEndpoint
+from accesspath.environment.model import (
+    Environment,
+    ResourcePolicyHolder,
+    Role,
+    VpcEndpoint,
+)
 from accesspath.environment.network import CallerPlacement
 from accesspath.policy import Policy, PolicyType, parse_policy
 

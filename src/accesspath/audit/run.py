@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from accesspath.audit.context import AuditContext
 from accesspath.audit.rule import AuditFinding, AuditRule, RuleInfo, rule_info_problems
 from accesspath.audit.rules import RULE_CLASSES
-from accesspath.catalog.endpoint_services import EndpointServiceTable, default_endpoint_services
+from accesspath.catalog.endpoint_services import (
+    EndpointServiceTable,
+    default_endpoint_services,
+)
 from accesspath.environment.model import Environment
 from accesspath.errors import UsageError
 from accesspath.lint.findings import Severity, count_by_severity, reaches

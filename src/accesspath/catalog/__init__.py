@@ -5,7 +5,11 @@ Importing this package reads no data; everything loads on first use.
 """
 
 from accesspath.catalog.action_patterns import expand_action_pattern, wildcard_regex
-from accesspath.catalog.arn_templates import compile_arn_template, fill_template, parse_arn
+from accesspath.catalog.arn_templates import (
+    compile_arn_template,
+    fill_template,
+    parse_arn,
+)
 from accesspath.catalog.calls import (
     DEFAULT_ACCOUNT,
     DEFAULT_REGION,

@@ -10,7 +10,11 @@ import functools
 import re
 
 from accesspath.catalog.model import Action
-from accesspath.catalog.service_catalog import ServiceCatalog, UnknownServiceError, get_catalog
+from accesspath.catalog.service_catalog import (
+    ServiceCatalog,
+    UnknownServiceError,
+    get_catalog,
+)
 from accesspath.errors import UsageError
 
 

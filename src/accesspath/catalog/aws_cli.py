@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from accesspath.catalog.botocore_models import operation_for_cli_name, service_model, xform_name
+from accesspath.catalog.botocore_models import (
+    operation_for_cli_name,
+    service_model,
+    xform_name,
+)
 from accesspath.catalog.calls import ApiCall
 from accesspath.errors import UsageError
 

@@ -45,7 +45,7 @@ def queue_url_region(value: str) -> str:
 
 def strip_leading_slash(value: str) -> str:
     """SSM parameter ARNs hold the name without its leading slash: ``/a/b`` → ``parameter/a/b``."""
-    return value[1:] if value.startswith("/") else value
+    return value.removeprefix("/")
 
 
 def _copy_source(value: str) -> tuple[str, str]:

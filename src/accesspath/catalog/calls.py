@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from accesspath.catalog.arn_templates import fill_template, parse_arn, template_variables
-from accesspath.catalog.call_mappings import Binding, CallMappings, RequestSpec, default_call_mappings
+from accesspath.catalog.arn_templates import (
+    fill_template,
+    parse_arn,
+    template_variables,
+)
+from accesspath.catalog.call_mappings import (
+    Binding,
+    CallMappings,
+    RequestSpec,
+    default_call_mappings,
+)
 from accesspath.catalog.call_transforms import TRANSFORMS
 from accesspath.catalog.service_catalog import ServiceCatalog, get_catalog
 from accesspath.errors import UsageError

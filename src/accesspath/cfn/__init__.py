@@ -8,17 +8,53 @@ documents in them. Values that cannot be known offline are :class:`Symbolic` and
 """
 
 from accesspath.cfn.decode import decode_template
-from accesspath.cfn.errors import CircularReferenceError, ParameterValueError, TemplateError, TemplateSyntaxError
+from accesspath.cfn.errors import (
+    CircularReferenceError,
+    ParameterValueError,
+    TemplateError,
+    TemplateSyntaxError,
+)
 from accesspath.cfn.model import (
-    Export, LoadedStack, Output, Parameter, Resource, StackSet, Symbolic, TemplateIssue,
+    Export,
+    LoadedStack,
+    Output,
+    Parameter,
+    Resource,
+    StackSet,
+    Symbolic,
+    TemplateIssue,
 )
 from accesspath.cfn.physical_ids import RESOURCE_TYPE_MODELS
 from accesspath.cfn.policies import POLICY_PROPERTIES, PolicyLocation, policy_nodes
-from accesspath.cfn.stacks import DEFAULT_ACCOUNT, DEFAULT_REGION, TemplateSource, load_stacks, stack_name_for
+from accesspath.cfn.stacks import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_REGION,
+    TemplateSource,
+    load_stacks,
+    stack_name_for,
+)
 
 __all__ = [
-    "CircularReferenceError", "DEFAULT_ACCOUNT", "DEFAULT_REGION", "Export", "LoadedStack", "Output",
-    "POLICY_PROPERTIES", "Parameter", "ParameterValueError", "PolicyLocation", "RESOURCE_TYPE_MODELS", "Resource",
-    "StackSet", "Symbolic", "TemplateError", "TemplateIssue", "TemplateSource", "TemplateSyntaxError",
-    "decode_template", "load_stacks", "policy_nodes", "stack_name_for",
+    "DEFAULT_ACCOUNT",
+    "DEFAULT_REGION",
+    "POLICY_PROPERTIES",
+    "RESOURCE_TYPE_MODELS",
+    "CircularReferenceError",
+    "Export",
+    "LoadedStack",
+    "Output",
+    "Parameter",
+    "ParameterValueError",
+    "PolicyLocation",
+    "Resource",
+    "StackSet",
+    "Symbolic",
+    "TemplateError",
+    "TemplateIssue",
+    "TemplateSource",
+    "TemplateSyntaxError",
+    "decode_template",
+    "load_stacks",
+    "policy_nodes",
+    "stack_name_for",
 ]

@@ -9,8 +9,7 @@ from accesspath.policy.source import JsonSyntaxError, Node, Position, decode_jso
 
 def decode_template(text: str, source: str | None = None) -> Node:
     """JSON when the text starts with ``{`` (so JSON errors are reported as JSON), else YAML."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     if text.lstrip().startswith("{"):
         try:
             root = decode_json(text, source)

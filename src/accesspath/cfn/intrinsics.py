@@ -28,7 +28,7 @@ class _NoValue:
 
     _instance: _NoValue | None = None
 
-    def __new__(cls) -> _NoValue:
+    def __new__(cls) -> _NoValue:  # noqa: PYI034 - a singleton
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

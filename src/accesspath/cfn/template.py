@@ -15,15 +15,38 @@ from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 
 from accesspath.cfn.conditions import ConditionEvaluator, Decision
-from accesspath.cfn.errors import CircularReferenceError, ParameterValueError, TemplateError
+from accesspath.cfn.errors import (
+    CircularReferenceError,
+    ParameterValueError,
+    TemplateError,
+)
 from accesspath.cfn.intrinsics import (
-    NO_VALUE, IntrinsicResolver, Resolved, as_text, intrinsic, list_node, scalar_node, sub_references,
+    NO_VALUE,
+    IntrinsicResolver,
+    Resolved,
+    as_text,
+    intrinsic,
+    list_node,
+    scalar_node,
+    sub_references,
     symbolic_node,
 )
 from accesspath.cfn.model import (
-    Export, LoadedStack, Output, Parameter, ParameterValue, Resource, Symbolic, TemplateIssue,
+    Export,
+    LoadedStack,
+    Output,
+    Parameter,
+    ParameterValue,
+    Resource,
+    Symbolic,
+    TemplateIssue,
 )
-from accesspath.cfn.physical_ids import RESOURCE_TYPE_MODELS, Identity, ResourceContext, identity_of
+from accesspath.cfn.physical_ids import (
+    RESOURCE_TYPE_MODELS,
+    Identity,
+    ResourceContext,
+    identity_of,
+)
 from accesspath.cfn.pseudo import PSEUDO_PARAMETERS, Deployment
 from accesspath.policy.model import Severity
 from accesspath.policy.source import Member, Node, Position
@@ -37,7 +60,7 @@ ImportLookup = Callable[[str, Node], Node]
 
 
 class _ResourceDeclaration:
-    __slots__ = ("logical_id", "node", "position", "type", "condition", "depends_on")
+    __slots__ = ("condition", "depends_on", "logical_id", "node", "position", "type")
 
     def __init__(self, logical_id: str, node: Node, position: Position | None, type_: str,
                  condition: str | None, depends_on: tuple[tuple[str, Node], ...]) -> None:

@@ -9,7 +9,9 @@ import sys
 from typing import Any
 
 from accesspath.cli.environment_options import (
-    add_environment_arguments, endpoint_services_from_args, load_environment_from_args,
+    add_environment_arguments,
+    endpoint_services_from_args,
+    load_environment_from_args,
 )
 
 _FAIL_ON = ("error", "warning", "info", "never")

@@ -25,7 +25,12 @@ def register(subparsers: Any) -> None:
 
 
 def run_call(args: argparse.Namespace) -> int:
-    from accesspath.catalog.calls import DEFAULT_ACCOUNT, DEFAULT_REGION, image_pull_requests, iam_requests_for_call
+    from accesspath.catalog.calls import (
+        DEFAULT_ACCOUNT,
+        DEFAULT_REGION,
+        iam_requests_for_call,
+        image_pull_requests,
+    )
 
     account = args.account or DEFAULT_ACCOUNT
     if not (account.isdigit() and len(account) == 12):

@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from accesspath.cli.environment_options import add_environment_arguments, load_environment_from_args
+from accesspath.cli.environment_options import (
+    add_environment_arguments,
+    load_environment_from_args,
+)
 from accesspath.errors import UsageError
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from accesspath.errors import UsageError
 
-
 TEMPLATES_HELP = ("CloudFormation templates (YAML or JSON) loaded together, or one native environment file"
                   " written by 'accesspath env export'")
 

@@ -67,9 +67,16 @@ def _missing_subcommand(parser: argparse.ArgumentParser) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from accesspath.cli.environment_options import endpoint_services_from_args, load_environment_from_args
+    from accesspath.cli.environment_options import (
+        endpoint_services_from_args,
+        load_environment_from_args,
+    )
     from accesspath.cli.io import read_input
-    from accesspath.generate import DEFAULT_GROUP_THRESHOLD, generate_from_log, read_decision_log
+    from accesspath.generate import (
+        DEFAULT_GROUP_THRESHOLD,
+        generate_from_log,
+        read_decision_log,
+    )
 
     text, source = read_input(args.log)
     log = read_decision_log(text, source)

@@ -64,7 +64,11 @@ def exit_status(returncode: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from accesspath.emulator import ContainerCredentialsServer, RunningServer, start_emulator
+    from accesspath.emulator import (
+        ContainerCredentialsServer,
+        RunningServer,
+        start_emulator,
+    )
     from accesspath.environment.callers import resolve_caller
 
     if not args.trailing:

@@ -12,7 +12,9 @@ from contextlib import ExitStack
 from typing import Any
 
 from accesspath.cli.environment_options import (
-    add_environment_arguments, endpoint_services_from_args, load_environment_from_args,
+    add_environment_arguments,
+    endpoint_services_from_args,
+    load_environment_from_args,
 )
 from accesspath.errors import UsageError
 
@@ -81,13 +83,16 @@ def build_emulator(args: argparse.Namespace, stack: ExitStack) -> Any:
     env = load_environment_from_args(args)
     upstream: Any = HttpUpstream(args.upstream)
     if args.upstream_credentials:
-        from accesspath.emulator.resign import ResigningUpstream, load_upstream_credentials
+        from accesspath.emulator.resign import (
+            ResigningUpstream,
+            load_upstream_credentials,
+        )
 
         upstream = ResigningUpstream(upstream, args.upstream, load_upstream_credentials(args.upstream_credentials))
     stream = None
     if args.log:
         try:
-            stream = stack.enter_context(open(args.log, "a", encoding="utf-8"))
+            stream = stack.enter_context(open(args.log, "a", encoding="utf-8"))  # noqa: SIM115 - closed by the stack
         except OSError as error:
             raise UsageError(f"cannot write --log '{args.log}': {error.strerror}") from None
     return Emulator(env, upstream, endpoint_services=endpoint_services_from_args(args),
@@ -108,7 +113,11 @@ def wait_for_signal() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from accesspath.emulator import check_listen_address, load_credentials_file, start_emulator
+    from accesspath.emulator import (
+        check_listen_address,
+        load_credentials_file,
+        start_emulator,
+    )
     from accesspath.emulator.credentials import iso8601
     from accesspath.environment.callers import resolve_caller
 

@@ -5,14 +5,28 @@ allowed ones to an upstream (moto, LocalStack, or AWS itself), answering the oth
 """
 
 from accesspath.emulator.container_credentials import ContainerCredentialsServer
-from accesspath.emulator.credentials import CredentialStore, KnownCredentials, load_credentials_file
+from accesspath.emulator.credentials import (
+    CredentialStore,
+    KnownCredentials,
+    load_credentials_file,
+)
 from accesspath.emulator.decision_log import DecisionLog, log_entry
 from accesspath.emulator.protocols import ServiceCall, UnknownCall, WireStyle, identify
 from accesspath.emulator.server import (
-    CallOutcome, Emulator, EmulatorServer, RunningServer, check_listen_address, start_emulator,
+    CallOutcome,
+    Emulator,
+    EmulatorServer,
+    RunningServer,
+    check_listen_address,
+    start_emulator,
 )
 from accesspath.emulator.sigv4 import SignatureProblem
-from accesspath.emulator.upstream import HttpUpstream, UpstreamRequest, UpstreamResponse, UpstreamTransport
+from accesspath.emulator.upstream import (
+    HttpUpstream,
+    UpstreamRequest,
+    UpstreamResponse,
+    UpstreamTransport,
+)
 from accesspath.emulator.wire_errors import WireError, error_response
 
 __all__ = [

@@ -13,7 +13,7 @@ import secrets
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +48,15 @@ class KnownCredentials:
 
 
 def iso8601(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse_time(text: str, where: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{where}: Expiration '{text}' is not an ISO 8601 time") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class CredentialStore:
@@ -81,7 +81,7 @@ class CredentialStore:
     def issue(self, caller: Caller, *, lifetime: timedelta = DEFAULT_LIFETIME,
               now: datetime | None = None) -> KnownCredentials:
         """New temporary credentials for ``caller`` (``ASIA`` key, secret, session token, expiration)."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         issued = KnownCredentials(
             access_key_id="ASIA" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16)),
             secret_access_key=base64.b64encode(secrets.token_bytes(30)).decode(),

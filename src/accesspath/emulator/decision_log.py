@@ -10,7 +10,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from accesspath.environment.callers import Caller
@@ -58,7 +58,7 @@ def log_entry(*, caller: Caller | None, service: str | None, operation: str | No
               decisions: Sequence[CallDecision], decision: str, status: int, time: datetime | None = None,
               error: str | None = None, request_id: str | None = None) -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "time": (time or datetime.now(timezone.utc)).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "time": (time or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "principal": caller.principal.arn if caller is not None else None,
         "caller": {"kind": caller.kind, "id": caller.id} if caller is not None else None,
         "call": {"service": service, "operation": operation},

@@ -13,15 +13,25 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from accesspath.emulator.sigv4 import (
-    CredentialScope, SignatureProblem, SignedRequestParts, canonical_request, parse_credential, parse_query_pairs,
-    signature, string_to_sign,
+    CredentialScope,
+    SignatureProblem,
+    SignedRequestParts,
+    canonical_request,
+    parse_credential,
+    parse_query_pairs,
+    signature,
+    string_to_sign,
 )
-from accesspath.emulator.upstream import UpstreamRequest, UpstreamResponse, UpstreamTransport
+from accesspath.emulator.upstream import (
+    UpstreamRequest,
+    UpstreamResponse,
+    UpstreamTransport,
+)
 from accesspath.errors import UsageError
 
 # Headers a forwarder must sign when present (the rest of the client's x-amz-* headers are signed too).
@@ -58,11 +68,11 @@ class ResigningUpstream:
     """An :class:`UpstreamTransport` that signs every request again for ``upstream_url``."""
 
     def __init__(self, inner: UpstreamTransport, upstream_url: str, credentials: UpstreamCredentials,
-                 clock: "callable[[], datetime] | None" = None) -> None:  # type: ignore[valid-type]
+                 clock: callable[[], datetime] | None = None) -> None:  # type: ignore[valid-type]
         self.inner = inner
         self.host = urlsplit(upstream_url).netloc
         self.credentials = credentials
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def send(self, request: UpstreamRequest) -> UpstreamResponse:
         return self.inner.send(resign(request, self.host, self.credentials, self.clock()))

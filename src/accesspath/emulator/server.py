@@ -12,25 +12,44 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from accesspath.catalog.calls import IamRequest, iam_requests_for_call
-from accesspath.catalog.endpoint_services import EndpointServiceTable, default_endpoint_services
+from accesspath.catalog.endpoint_services import (
+    EndpointServiceTable,
+    default_endpoint_services,
+)
 from accesspath.emulator.credentials import CredentialStore, KnownCredentials
 from accesspath.emulator.decision_log import DecisionLog, log_entry
 from accesspath.emulator.protocols import (
-    ServiceCall, UnknownCall, WireStyle, identify, is_streaming_service, models_for_signing_name, style_for_signing_name,
+    ServiceCall,
+    UnknownCall,
+    WireStyle,
+    identify,
+    is_streaming_service,
+    models_for_signing_name,
+    style_for_signing_name,
 )
 from accesspath.emulator.sigv4 import (
-    SignatureProblem, SignedRequestParts, check_time, is_hex_sha256, parse_query_pairs, signed_parts, verify_signature,
+    SignatureProblem,
+    SignedRequestParts,
+    check_time,
+    is_hex_sha256,
+    parse_query_pairs,
+    signed_parts,
+    verify_signature,
 )
-from accesspath.emulator.upstream import CHUNK_SIZE, UpstreamRequest, UpstreamResponse, UpstreamTransport
+from accesspath.emulator.upstream import (
+    CHUNK_SIZE,
+    UpstreamRequest,
+    UpstreamResponse,
+    UpstreamTransport,
+)
 from accesspath.emulator.wire_errors import error_response, new_request_id
 from accesspath.environment.callers import Caller
 from accesspath.environment.decide import CallDecision, Decider
@@ -75,7 +94,7 @@ class Emulator:
     endpoint_services: EndpointServiceTable = field(default_factory=default_endpoint_services)
     decision_log: DecisionLog | None = None
     resource_account: str | None = None
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _decider: Decider | None = None
     _decide_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -220,11 +239,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._log(emulator, caller, call, outcome, outcome.decision if outcome else "error", 499,
                       "the client closed the connection mid-request", request_id)
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             self.close_connection = True
             self._log(emulator, caller, call, outcome, outcome.decision if outcome else "error", 499,
                       "the client closed the connection mid-response", request_id)
-        except Exception as error:  # a bug must cost one request, never the server
+        except Exception as error:  # noqa: BLE001 - a bug must cost one request, never the server
             self.close_connection = True
             status = self._send_error(style, "internal", "We encountered an internal error. Please try again.",
                                       request_id)
@@ -305,7 +324,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         while remaining > 0:
             try:
                 chunk = self.rfile.read1(min(CHUNK_SIZE, remaining))  # type: ignore[attr-defined]
-            except (socket.timeout, ConnectionResetError):
+            except (TimeoutError, ConnectionResetError):
                 chunk = b""
             if not chunk:
                 self.close_connection = True
@@ -383,7 +402,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             raise _Reject(problem.kind, problem.message, style) from None
         except _ClientGone:
             raise
-        except Exception as error:  # connection refused, protocol errors, header values http.client refuses
+        except Exception as error:  # noqa: BLE001 - connection refused, protocol errors, header values http.client refuses
             if body is None:
                 self.close_connection = True
             raise _Reject("upstream-failed", f"the upstream did not answer: {type(error).__name__}: {error}",
@@ -437,7 +456,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
             self.end_headers()
             self.wfile.write(error.body)
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         return error.status
 
@@ -494,7 +513,7 @@ class RunningServer:
         self.server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> RunningServer:
+    def __enter__(self) -> RunningServer:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -18,7 +18,7 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -158,7 +158,7 @@ def signed_parts(headers: Mapping[str, str], query_pairs: Sequence[tuple[str, st
 
 def request_time(parts: SignedRequestParts) -> datetime:
     try:
-        return datetime.strptime(parts.amz_date, _AMZ_DATE).replace(tzinfo=timezone.utc)
+        return datetime.strptime(parts.amz_date, _AMZ_DATE).replace(tzinfo=UTC)
     except ValueError:
         raise SignatureProblem("malformed", f"X-Amz-Date '{parts.amz_date[:40]}' is not in ISO 8601 basic"
                                             " format (YYYYMMDD'T'HHMMSS'Z')") from None

@@ -46,7 +46,7 @@ class UpstreamTransport(Protocol):
 
 
 class _HttpClientResponse:
-    def __init__(self, response: http.client.HTTPResponse, release: "_Release") -> None:
+    def __init__(self, response: http.client.HTTPResponse, release: _Release) -> None:
         self._response = response
         self._release = release
         self.status = response.status

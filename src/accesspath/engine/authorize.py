@@ -8,15 +8,20 @@ reference_policies_evaluation-logic-cross-account.md, access_policies_boundaries
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Mapping, Sequence
 
 from accesspath.engine.evaluate import CompiledPolicy, PolicyOutcome, StatementMatch
 from accesspath.engine.principals import GrantKind
-from accesspath.engine.request import AuthorizationRequest, ContextValue, PrincipalKind, RequestPrincipal
+from accesspath.engine.request import (
+    AuthorizationRequest,
+    ContextValue,
+    PrincipalKind,
+    RequestPrincipal,
+)
 from accesspath.policy.model import Policy, PolicyType
 from accesspath.policy.patterns import NO_VALUE, _NoValue
 
@@ -59,7 +64,7 @@ class PolicySet:
     # allow even within one account); None: taken from ``resource``, else from the action.
     resource_policy_type: PolicyType | None = None
     # Decisions already made for identical requests (policies are immutable, so they cannot change).
-    decision_cache: dict[tuple[object, ...], "AuthorizationResult"] = field(
+    decision_cache: dict[tuple[object, ...], AuthorizationResult] = field(
         default_factory=dict, compare=False, repr=False)
     decision_cache_size: int = 8192
 
@@ -68,7 +73,7 @@ class PolicySet:
            session: Sequence[Policy] | None = None, resource: Sequence[Policy] = (),
            resource_owner: str | None = None, scps: Sequence[Sequence[Policy]] | None = None,
            rcps: Sequence[Sequence[Policy]] | None = None, vpc_endpoint: Sequence[Policy] | None = None,
-           management_account: str | None = None, resource_policy_type: PolicyType | None = None) -> "PolicySet":
+           management_account: str | None = None, resource_policy_type: PolicyType | None = None) -> PolicySet:
         """Build a set from parsed policies, compiling each once."""
         def compiled(policies: Sequence[Policy]) -> tuple[CompiledPolicy, ...]:
             return tuple(CompiledPolicy(p) for p in policies)

@@ -12,7 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accesspath.engine import conditions
-from accesspath.engine.conditions import CompiledClause, ConditionResult, Outcome, evaluate_values
+from accesspath.engine.conditions import (
+    CompiledClause,
+    ConditionResult,
+    Outcome,
+    evaluate_values,
+)
 from accesspath.engine.principals import GrantKind, match_principal
 from accesspath.engine.request import AuthorizationRequest
 from accesspath.policy.model import Effect, Policy, Statement
@@ -65,8 +70,16 @@ class _CompiledStatement:
 class CompiledPolicy:
     """A parsed policy with its statements compiled and indexed by action and resource."""
 
-    __slots__ = ("policy", "is_valid", "_statements", "_by_action", "_by_request", "_takes_principal", "_empty",
-                 "_static")
+    __slots__ = (
+        "_by_action",
+        "_by_request",
+        "_empty",
+        "_statements",
+        "_static",
+        "_takes_principal",
+        "is_valid",
+        "policy",
+    )
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy

@@ -7,10 +7,10 @@ reference_policies_condition-keys.md.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
-from typing import Mapping
 
 
 class PrincipalKind(str, Enum):
@@ -133,7 +133,7 @@ class RequestContext:
     defaults: Mapping[str, ContextValue] | None = None  # keys AWS derives from the principal
 
     @classmethod
-    def of(cls, values: Mapping[str, ContextValue | str | list[str] | tuple[str, ...]]) -> "RequestContext":
+    def of(cls, values: Mapping[str, ContextValue | str | list[str] | tuple[str, ...]]) -> RequestContext:
         entries: dict[str, ContextValue] = {}
         for key, value in values.items():
             if isinstance(value, ContextValue):
@@ -150,7 +150,7 @@ class RequestContext:
             return self.defaults.get(key_lower)
         return found
 
-    def with_defaults(self, defaults: Mapping[str, ContextValue]) -> "RequestContext":
+    def with_defaults(self, defaults: Mapping[str, ContextValue]) -> RequestContext:
         """The same context, falling back to ``defaults`` (lowercased keys) for keys it lacks."""
         return RequestContext(self.entries, defaults)
 

@@ -4,7 +4,12 @@ from accesspath.environment.callers import Caller, resolve_caller
 from accesspath.environment.decide import CallDecision, Decider
 from accesspath.environment.load import load_environment
 from accesspath.environment.model import Environment
-from accesspath.environment.network import CallerPlacement, NetworkPath, PathKind, find_path
+from accesspath.environment.network import (
+           CallerPlacement,
+           NetworkPath,
+           PathKind,
+           find_path,
+)
 
 __all__ = ["CallDecision", "Caller", "CallerPlacement", "Decider", "Environment", "NetworkPath", "PathKind",
            "find_path", "load_environment", "resolve_caller"]

@@ -11,7 +11,13 @@ import hashlib
 from dataclasses import dataclass
 
 from accesspath.engine.request import RequestPrincipal, principal_from_arn
-from accesspath.environment.model import EcsService, Environment, Instance, Role, TaskDefinition
+from accesspath.environment.model import (
+    EcsService,
+    Environment,
+    Instance,
+    Role,
+    TaskDefinition,
+)
 from accesspath.environment.network import CallerPlacement
 from accesspath.errors import UsageError
 

@@ -14,8 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from accesspath.catalog.calls import IamRequest
-from accesspath.catalog.endpoint_services import EndpointServiceTable, default_endpoint_services
-from accesspath.engine import AuthorizationRequest, AuthorizationResult, ContextValue, PolicySet, RequestContext, authorize
+from accesspath.catalog.endpoint_services import (
+    EndpointServiceTable,
+    default_endpoint_services,
+)
+from accesspath.engine import (
+    AuthorizationRequest,
+    AuthorizationResult,
+    ContextValue,
+    PolicySet,
+    RequestContext,
+    authorize,
+)
 from accesspath.environment.callers import Caller
 from accesspath.environment.model import Environment, ResourcePolicyHolder
 from accesspath.environment.network import NetworkPath, PathKind, find_path

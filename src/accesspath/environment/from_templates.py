@@ -15,8 +15,21 @@ from typing import Any
 
 from accesspath.cfn.model import Resource, StackSet, Symbolic
 from accesspath.environment.model import (
-    Container, EcsService, Environment, Gateway, Instance, ResourcePolicyHolder, Role, Route, RouteTable,
-    SecurityGroup, SecurityGroupRule, Subnet, TaskDefinition, Vpc, VpcEndpoint,
+    Container,
+    EcsService,
+    Environment,
+    Gateway,
+    Instance,
+    ResourcePolicyHolder,
+    Role,
+    Route,
+    RouteTable,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+    TaskDefinition,
+    Vpc,
+    VpcEndpoint,
 )
 from accesspath.policy import Node, Policy, PolicyType, parse_policy
 

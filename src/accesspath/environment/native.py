@@ -10,8 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 from accesspath.environment.model import (
-    Container, EcsService, Environment, Gateway, Instance, ResourcePolicyHolder, Role, Route, RouteTable,
-    SecurityGroup, SecurityGroupRule, Subnet, TaskDefinition, Vpc, VpcEndpoint,
+    Container,
+    EcsService,
+    Environment,
+    Gateway,
+    Instance,
+    ResourcePolicyHolder,
+    Role,
+    Route,
+    RouteTable,
+    SecurityGroup,
+    SecurityGroupRule,
+    Subnet,
+    TaskDefinition,
+    Vpc,
+    VpcEndpoint,
 )
 from accesspath.errors import UsageError
 from accesspath.policy import Node, Policy, PolicyType, decode_json, parse_policy

@@ -19,7 +19,13 @@ from enum import Enum
 from ipaddress import ip_address, ip_network
 
 from accesspath.catalog.endpoint_services import EndpointService
-from accesspath.environment.model import Environment, Gateway, SecurityGroup, Subnet, VpcEndpoint
+from accesspath.environment.model import (
+    Environment,
+    Gateway,
+    SecurityGroup,
+    Subnet,
+    VpcEndpoint,
+)
 
 HTTPS = 443
 

@@ -7,19 +7,44 @@ environment, re-decides every observed request with the generated policies in pl
 """
 
 from accesspath.generate.cloudformation import (
-    endpoint_policy_property, endpoint_policy_snippet, identity_policy_resource, identity_policy_snippet,
+    endpoint_policy_property,
+    endpoint_policy_snippet,
+    identity_policy_resource,
+    identity_policy_snippet,
 )
 from accesspath.generate.confirm import (
-    BroaderThanObserved, Confirmation, ConfirmedRequest, broader_than_observed, confirm, confirmed_environment,
+    BroaderThanObserved,
+    Confirmation,
+    ConfirmedRequest,
+    broader_than_observed,
+    confirm,
+    confirmed_environment,
 )
 from accesspath.generate.decision_log import (
-    DecisionLog, ObservedPath, ObservedRequest, SkippedLines, read_decision_log,
+    DecisionLog,
+    ObservedPath,
+    ObservedRequest,
+    SkippedLines,
+    read_decision_log,
 )
-from accesspath.generate.generator import GeneratedPolicies, generate_from_log, select_roles
+from accesspath.generate.generator import (
+    GeneratedPolicies,
+    generate_from_log,
+    select_roles,
+)
 from accesspath.generate.policies import (
-    EndpointPolicy, GeneratedStatement, IdentityPolicy, RoleIdentity, endpoint_policy, identity_policy,
+    EndpointPolicy,
+    GeneratedStatement,
+    IdentityPolicy,
+    RoleIdentity,
+    endpoint_policy,
+    identity_policy,
 )
-from accesspath.generate.resources import DEFAULT_GROUP_THRESHOLD, ResourcePattern, group_resources
+from accesspath.generate.resources import (
+    DEFAULT_GROUP_THRESHOLD,
+    ResourcePattern,
+    group_resources,
+)
 
 __all__ = [
     "DEFAULT_GROUP_THRESHOLD", "BroaderThanObserved", "Confirmation", "ConfirmedRequest", "DecisionLog",

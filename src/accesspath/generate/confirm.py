@@ -13,7 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from accesspath.catalog.calls import IamRequest
-from accesspath.catalog.endpoint_services import EndpointServiceTable, default_endpoint_services
+from accesspath.catalog.endpoint_services import (
+    EndpointServiceTable,
+    default_endpoint_services,
+)
 from accesspath.engine import AuthorizationRequest, PolicySet, RequestContext, authorize
 from accesspath.engine.request import RequestPrincipal, principal_from_arn
 from accesspath.environment.callers import Caller, resolve_caller
@@ -21,7 +24,11 @@ from accesspath.environment.decide import Decider
 from accesspath.environment.model import Environment, VpcEndpoint
 from accesspath.errors import UsageError
 from accesspath.generate.decision_log import ObservedRequest
-from accesspath.generate.policies import EndpointPolicy, GeneratedStatement, IdentityPolicy
+from accesspath.generate.policies import (
+    EndpointPolicy,
+    GeneratedStatement,
+    IdentityPolicy,
+)
 from accesspath.policy import Policy, PolicyType, parse_policy
 
 # A stand-in for a resource name nobody observed, to probe what a pattern allows.

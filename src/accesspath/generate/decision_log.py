@@ -24,7 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from accesspath.engine.request import PrincipalKind, PrincipalFormatError, principal_from_arn
+from accesspath.engine.request import (
+    PrincipalFormatError,
+    PrincipalKind,
+    principal_from_arn,
+)
 from accesspath.errors import UsageError
 
 # How many bad lines an error message names before it only counts the rest.

@@ -7,12 +7,28 @@ from dataclasses import dataclass, field
 
 from accesspath.catalog.endpoint_services import EndpointServiceTable
 from accesspath.catalog.service_catalog import ServiceCatalog, get_catalog
-from accesspath.engine.request import PrincipalFormatError, PrincipalKind, principal_from_arn
+from accesspath.engine.request import (
+    PrincipalFormatError,
+    PrincipalKind,
+    principal_from_arn,
+)
 from accesspath.environment.model import Environment
 from accesspath.errors import UsageError
-from accesspath.generate.confirm import BroaderThanObserved, Confirmation, broader_than_observed, confirm, match_endpoint
+from accesspath.generate.confirm import (
+    BroaderThanObserved,
+    Confirmation,
+    broader_than_observed,
+    confirm,
+    match_endpoint,
+)
 from accesspath.generate.decision_log import DecisionLog
-from accesspath.generate.policies import EndpointPolicy, IdentityPolicy, RoleIdentity, endpoint_policy, identity_policy
+from accesspath.generate.policies import (
+    EndpointPolicy,
+    IdentityPolicy,
+    RoleIdentity,
+    endpoint_policy,
+    identity_policy,
+)
 from accesspath.generate.resources import DEFAULT_GROUP_THRESHOLD
 
 

@@ -16,7 +16,11 @@ from typing import Any
 
 from accesspath.catalog.service_catalog import ServiceCatalog
 from accesspath.generate.decision_log import ObservedRequest
-from accesspath.generate.resources import DEFAULT_GROUP_THRESHOLD, ResourcePattern, group_resources
+from accesspath.generate.resources import (
+    DEFAULT_GROUP_THRESHOLD,
+    ResourcePattern,
+    group_resources,
+)
 
 POLICY_VERSION = "2012-10-17"
 POLICY_NAME_PREFIX = "accesspath-generated-"

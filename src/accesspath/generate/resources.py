@@ -20,7 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from accesspath.catalog.arn_templates import fill_template, parse_arn, template_variables
+from accesspath.catalog.arn_templates import (
+    fill_template,
+    parse_arn,
+    template_variables,
+)
 from accesspath.catalog.model import ResourceType
 from accesspath.catalog.service_catalog import ServiceCatalog
 

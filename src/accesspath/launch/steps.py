@@ -14,12 +14,29 @@ from dataclasses import dataclass, field
 from accesspath.catalog.calls import IamRequest
 from accesspath.catalog.image_references import parse_ecr_image
 from accesspath.engine import (
-    AuthorizationRequest, AuthorizationResult, PolicySet, RequestContext, authorize, principal_from_arn,
+    AuthorizationRequest,
+    AuthorizationResult,
+    PolicySet,
+    RequestContext,
+    authorize,
+    principal_from_arn,
 )
 from accesspath.environment.callers import Caller, task_id_for
 from accesspath.environment.decide import DEFAULT_ENDPOINT_POLICY, CallDecision, Decider
-from accesspath.environment.model import Container, EcsService, Environment, Instance, Role, TaskDefinition
-from accesspath.environment.network import CallerPlacement, NetworkPath, PathKind, find_path
+from accesspath.environment.model import (
+    Container,
+    EcsService,
+    Environment,
+    Instance,
+    Role,
+    TaskDefinition,
+)
+from accesspath.environment.network import (
+    CallerPlacement,
+    NetworkPath,
+    PathKind,
+    find_path,
+)
 from accesspath.errors import UsageError
 from accesspath.policy import PolicyType, parse_policy
 

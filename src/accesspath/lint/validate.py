@@ -12,14 +12,29 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from accesspath.cfn import (
-    DEFAULT_ACCOUNT, DEFAULT_REGION, Symbolic, TemplateError, TemplateSource, decode_template, load_stacks,
-    policy_nodes, stack_name_for,
+    DEFAULT_ACCOUNT,
+    DEFAULT_REGION,
+    Symbolic,
+    TemplateError,
+    TemplateSource,
+    decode_template,
+    load_stacks,
+    policy_nodes,
+    stack_name_for,
 )
 from accesspath.errors import UsageError
 from accesspath.lint.context import PolicyContext
 from accesspath.lint.findings import Finding, count_by_severity
 from accesspath.lint.rules import POLICY_RULES, TEMPLATE, PolicyRule
-from accesspath.policy import JsonSyntaxError, Node, Policy, PolicyType, Position, decode_json, parse_policy
+from accesspath.policy import (
+    JsonSyntaxError,
+    Node,
+    Policy,
+    PolicyType,
+    Position,
+    decode_json,
+    parse_policy,
+)
 
 _TEMPLATE_KEYS = ("Resources", "AWSTemplateFormatVersion")
 

@@ -12,7 +12,7 @@ import binascii
 import ipaddress
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 
@@ -150,7 +150,7 @@ def parse_date(text: str) -> float:
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
         moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
-                          int(second or 0), tzinfo=timezone.utc)
+                          int(second or 0), tzinfo=UTC)
     except ValueError:
         raise ValueError(f"'{text}' is not a valid date") from None
     seconds = moment.timestamp()

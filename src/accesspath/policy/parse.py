@@ -11,14 +11,34 @@ import re
 from typing import Any
 
 from accesspath.policy.model import (
-    ActionBlock, ConditionClause, Effect, Policy, PolicyIssue, PolicyType, PrincipalBlock,
-    PrincipalEntry, ResourceBlock, Severity, Statement,
+    ActionBlock,
+    ConditionClause,
+    Effect,
+    Policy,
+    PolicyIssue,
+    PolicyType,
+    PrincipalBlock,
+    PrincipalEntry,
+    ResourceBlock,
+    Severity,
+    Statement,
 )
 from accesspath.policy.operators import (
-    POLICY_VALUE_PARSERS, OperatorError, parse_bool, parse_operator, scalar_text,
+    POLICY_VALUE_PARSERS,
+    OperatorError,
+    parse_bool,
+    parse_operator,
+    scalar_text,
 )
 from accesspath.policy.patterns import ARN, LITERAL, WHOLE, Pattern
-from accesspath.policy.source import JsonSyntaxError, NestingError, Node, Position, decode_json, node_from_python
+from accesspath.policy.source import (
+    JsonSyntaxError,
+    NestingError,
+    Node,
+    Position,
+    decode_json,
+    node_from_python,
+)
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 TOP_LEVEL = ("Version", "Id", "Statement")
@@ -80,7 +100,7 @@ def _parse_root(root: Node, c: _Collector, policy_id: str, source: str | None) -
                     f" (expected one of {', '.join(TOP_LEVEL)})", key_pos, key)
     version = None
     if "Version" in members:
-        vpos, vnode = members["Version"]
+        _, vnode = members["Version"]
         if isinstance(vnode.value, str) and vnode.value in VERSIONS:
             version = vnode.value
         else:

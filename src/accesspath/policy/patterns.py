@@ -125,7 +125,7 @@ class Pattern:
 
     @classmethod
     def compile(cls, text: str, *, mode: str, variables: bool = False,
-                ignore_case: bool = False) -> "Pattern":
+                ignore_case: bool = False) -> Pattern:
         tokens = tokenize(text, variables=variables, wildcards=mode != LITERAL)
         if mode == ARN and _literal_colons(tokens) >= 5:
             tokens = _arn_segment_rules(tokens)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ class Node:
     def is_array(self) -> bool:
         return self.kind == "array"
 
-    def member(self, key: str) -> "Node | None":
+    def member(self, key: str) -> Node | None:
         """The value of member ``key`` of an object (the last one, if repeated), else None."""
         if self.kind != "object":
             return None
@@ -300,7 +300,7 @@ def decode_json(text: str, source: str | None = None, *, line_offset: int = 0,
     return _Decoder(text, source, line_offset, column_offset).decode()
 
 
-NodeLike = Union[Node, Any]
+NodeLike = Node | Any
 
 
 class NestingError(ValueError):

@@ -9,7 +9,15 @@ findings. :func:`build_report` asks the engine; :func:`render_html` only draws.
 from accesspath.report.audit_findings import adapt_findings, collect_audit_findings
 from accesspath.report.collect import build_report
 from accesspath.report.model import (
-    DenialEvidence, Edge, Flow, FlowStatus, InstanceRequests, Node, Report, ReportFinding, ServiceLaunch,
+    DenialEvidence,
+    Edge,
+    Flow,
+    FlowStatus,
+    InstanceRequests,
+    Node,
+    Report,
+    ReportFinding,
+    ServiceLaunch,
     StatementRef,
 )
 from accesspath.report.page import render_html

@@ -15,15 +15,31 @@ from accesspath.catalog.calls import IamRequest
 from accesspath.engine import Decision, StatementMatch
 from accesspath.environment.callers import Caller, resolve_caller
 from accesspath.environment.decide import DEFAULT_ENDPOINT_POLICY, CallDecision, Decider
-from accesspath.environment.model import EcsService, Environment, Instance, ResourcePolicyHolder
+from accesspath.environment.model import (
+    EcsService,
+    Environment,
+    Instance,
+    ResourcePolicyHolder,
+)
 from accesspath.environment.network import CallerPlacement, NetworkPath, find_path
 from accesspath.errors import UsageError
 from accesspath.launch.steps import LaunchChecker, LaunchStep
 from accesspath.policy import Policy, PolicyType
 from accesspath.report.audit_findings import adapt_findings, collect_audit_findings
 from accesspath.report.model import (
-    CALLER_PRECEDENCE, EDGE_PRECEDENCE, Column, DenialEvidence, Edge, Flow, FlowStatus, InstanceRequests, Node,
-    Report, ReportFinding, ServiceLaunch, StatementRef,
+    CALLER_PRECEDENCE,
+    EDGE_PRECEDENCE,
+    Column,
+    DenialEvidence,
+    Edge,
+    Flow,
+    FlowStatus,
+    InstanceRequests,
+    Node,
+    Report,
+    ReportFinding,
+    ServiceLaunch,
+    StatementRef,
 )
 
 INTERNET = "svc:internet"

@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from accesspath import __version__
 from accesspath.report.assets import SCRIPT, STYLE
 from accesspath.report.audit_findings import SEVERITY_ORDER, severity_rank
-from accesspath.report.model import Edge, Flow, FlowStatus, InstanceRequests, Report, ServiceLaunch
+from accesspath.report.model import (
+    Edge,
+    Flow,
+    FlowStatus,
+    InstanceRequests,
+    Report,
+    ServiceLaunch,
+)
 from accesspath.report.svg import e, render_diagram
 
 _FLOW_COLUMNS = (("c-step", "Step"), ("c-status", "Status"), ("c-principal", "Principal"), ("c-action", "Action"),

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from accesspath.audit.rule import AuditRule
 from accesspath.audit.rules.endpoint_network import (
-    EcsEndpointSiblings, EndpointOtherRegion, EndpointPrivateDnsOff, EndpointSecurityGroup,
+    EcsEndpointSiblings,
+    EndpointOtherRegion,
+    EndpointPrivateDnsOff,
+    EndpointSecurityGroup,
 )
 from accesspath.audit.rules.endpoint_policies import (
-    EndpointDefaultPolicySensitive, EndpointExfiltration, EndpointForeignPrincipals, EndpointNoAllow,
+    EndpointDefaultPolicySensitive,
+    EndpointExfiltration,
+    EndpointForeignPrincipals,
+    EndpointNoAllow,
 )
 from accesspath.audit.rules.instances import InstanceMetadataCredentials
-from accesspath.audit.rules.task_roles import RoleMixup, TaskRoleConfusedDeputy, TaskRoleOverbroad
+from accesspath.audit.rules.task_roles import (
+    RoleMixup,
+    TaskRoleConfusedDeputy,
+    TaskRoleOverbroad,
+)
 
 RULE_CLASSES: tuple[type[AuditRule], ...] = (
     TaskRoleConfusedDeputy,

@@ -13,7 +13,13 @@ from collections.abc import Iterator
 
 from accesspath.audit.context import AuditContext, endpoint_label
 from accesspath.audit.probes import SENSITIVE_ENDPOINT_SERVICES, probes, write_probes
-from accesspath.audit.rule import AuditFinding, AuditRule, Evidence, RuleInfo, deciding_position
+from accesspath.audit.rule import (
+    AuditFinding,
+    AuditRule,
+    Evidence,
+    RuleInfo,
+    deciding_position,
+)
 from accesspath.engine import AuthorizationResult, RequestPrincipal
 from accesspath.environment.model import VpcEndpoint
 from accesspath.lint.findings import Severity

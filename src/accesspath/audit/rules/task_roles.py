@@ -6,7 +6,13 @@ from collections.abc import Callable, Iterator
 
 from accesspath.audit.context import AuditContext, role_label
 from accesspath.audit.probes import ALWAYS_PROBED_SERVICES
-from accesspath.audit.rule import AuditFinding, AuditRule, Evidence, RuleInfo, deciding_position
+from accesspath.audit.rule import (
+    AuditFinding,
+    AuditRule,
+    Evidence,
+    RuleInfo,
+    deciding_position,
+)
 from accesspath.catalog.calls import IamRequest
 from accesspath.catalog.image_references import parse_ecr_image
 from accesspath.environment.access import services_of_interest
@@ -173,7 +179,7 @@ def _execution_requests(audit: AuditContext, task: TaskDefinition) -> list[IamRe
         if ".dkr.ecr." in image:
             try:
                 reference = parse_ecr_image(image)
-            except Exception:  # an image the ECR parser rejects is launch-check's to report
+            except Exception:  # noqa: BLE001 - an image the ECR parser rejects is launch-check's to report
                 reference = None
             if reference is not None:
                 add("ecr:GetAuthorizationToken", "*")

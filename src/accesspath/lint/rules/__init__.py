@@ -22,13 +22,24 @@
 
 from __future__ import annotations
 
-from accesspath.lint.rules.actions import ActionPatternMatchesNothing, UnknownAction, UnknownService
+from accesspath.lint.rules.actions import (
+    ActionPatternMatchesNothing,
+    UnknownAction,
+    UnknownService,
+)
 from accesspath.lint.rules.base import PolicyRule, Rule
 from accesspath.lint.rules.conditions import (
-    ConditionKeyNotApplicable, ConditionOperatorTypeMismatch, MultivaluedKeyWithoutSetOperator,
-    SetOperatorOnSingleValuedKey, UnknownConditionKey,
+    ConditionKeyNotApplicable,
+    ConditionOperatorTypeMismatch,
+    MultivaluedKeyWithoutSetOperator,
+    SetOperatorOnSingleValuedKey,
+    UnknownConditionKey,
 )
-from accesspath.lint.rules.grants import FullServiceAccess, PermissionsManagementOnAllResources, WriteOnAllResources
+from accesspath.lint.rules.grants import (
+    FullServiceAccess,
+    PermissionsManagementOnAllResources,
+    WriteOnAllResources,
+)
 from accesspath.lint.rules.policy_issues import MalformedPolicy, PolicyElementWarning
 from accesspath.lint.rules.resources import MalformedArn, ResourceTypeMismatch
 from accesspath.lint.rules.template import TEMPLATE

@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from accesspath.lint.context import NO_MATCH, UNKNOWN_ACTION, UNKNOWN_SERVICE, PolicyContext
+from accesspath.lint.context import (
+    NO_MATCH,
+    UNKNOWN_ACTION,
+    UNKNOWN_SERVICE,
+    PolicyContext,
+)
 from accesspath.lint.findings import Finding, Severity
 from accesspath.lint.rules.base import PolicyRule
 

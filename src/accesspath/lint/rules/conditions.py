@@ -12,7 +12,16 @@ from typing import TYPE_CHECKING, ClassVar
 
 from accesspath.lint.context import ALL_ACTIONS, RESOLVED, PolicyContext, StatementView
 from accesspath.lint.findings import Finding, Severity
-from accesspath.lint.global_keys import ARN, BOOL, DATE, IP, NUMERIC, STRING, global_key, global_key_names
+from accesspath.lint.global_keys import (
+    ARN,
+    BOOL,
+    DATE,
+    IP,
+    NUMERIC,
+    STRING,
+    global_key,
+    global_key_names,
+)
 from accesspath.lint.rules.base import PolicyRule
 from accesspath.policy import ConditionClause
 

@@ -14,7 +14,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
-from accesspath.lint.context import ALL_ACTIONS, RESOLVED, PolicyContext, ResolvedAction, StatementView
+from accesspath.lint.context import (
+    ALL_ACTIONS,
+    RESOLVED,
+    PolicyContext,
+    ResolvedAction,
+    StatementView,
+)
 from accesspath.lint.findings import Finding, Severity
 from accesspath.lint.rules.base import PolicyRule
 from accesspath.policy import Effect, PolicyType

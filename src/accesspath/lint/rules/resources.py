@@ -8,9 +8,20 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 from accesspath.lint.arn_match import (
-    ALL_RESOURCES_ITEMS, Items, intersects, pattern_items, service_arn_items, template_items,
+    ALL_RESOURCES_ITEMS,
+    Items,
+    intersects,
+    pattern_items,
+    service_arn_items,
+    template_items,
 )
-from accesspath.lint.context import ALL_ACTIONS, RESOLVED, PolicyContext, StatementView, ValueAt
+from accesspath.lint.context import (
+    ALL_ACTIONS,
+    RESOLVED,
+    PolicyContext,
+    StatementView,
+    ValueAt,
+)
 from accesspath.lint.findings import Finding, Severity
 from accesspath.lint.rules.base import PolicyRule
 from accesspath.policy.patterns import ARN as ARN_MODE
