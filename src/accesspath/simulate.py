@@ -308,7 +308,7 @@ class _Loader:
             return parse_policy(node, policy_type=policy_type, policy_id=policy_id, source=self.source)
         if isinstance(node.value, str) and not node.is_array:
             line_offset = column_offset = 0
-            source = f"{self.source or '<input>'} ({policy_id})"
+            source: str | None = f"{self.source or '<input>'} ({policy_id})"
             if node.start is not None and "\n" not in node.value and "\\" not in node.value:
                 # A one-line policy string without escapes: positions map straight onto the file.
                 line_offset, column_offset, source = node.start.line - 1, node.start.column, self.source

@@ -128,8 +128,8 @@ def resolve_request_spec(spec: RequestSpec, params: Mapping[str, Any], variables
     if missing:
         if spec.optional:
             return []
-        binding = next((b for b in spec.bindings if b.variable == missing[0]), None)
-        where = f"parameter '{binding.sources[0]}'" if binding and binding.sources else f"'{missing[0]}'"
+        needed_binding = next((b for b in spec.bindings if b.variable == missing[0]), None)
+        where = f"parameter '{needed_binding.sources[0]}'" if needed_binding and needed_binding.sources else f"'{missing[0]}'"
         raise UsageError(f"'{operation}' needs {where} to name the resource of {spec.action}")
     names = list(values)
     requests: list[IamRequest] = []

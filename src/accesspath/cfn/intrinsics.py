@@ -189,10 +189,10 @@ class IntrinsicResolver:
         logical_node, attribute_node = argument.value
         if not isinstance(logical_node.value, str):
             return self.fail("bad-argument", "the resource in Fn::GetAtt must be a literal logical id", at)
-        attribute = self.text(attribute_node, "the attribute in Fn::GetAtt", depth)
-        if isinstance(attribute, Symbolic):
-            return symbolic_node(attribute, at)
-        return self.scope.get_att(logical_node.value, attribute, at)
+        attribute_text = self.text(attribute_node, "the attribute in Fn::GetAtt", depth)
+        if isinstance(attribute_text, Symbolic):
+            return symbolic_node(attribute_text, at)
+        return self.scope.get_att(logical_node.value, attribute_text, at)
 
     def _sub(self, argument: Node, at: Node, depth: int) -> Resolved:
         variables: dict[str, Node] = {}

@@ -147,12 +147,13 @@ class TemplateLoader:
             resource = self._referenced_resource(name, f"Ref '{name}'", at)
             if isinstance(resource, Node):
                 return resource
-            value = resource.physical_id
-            if isinstance(value, Symbolic):
+            physical_id = resource.physical_id
+            if isinstance(physical_id, Symbolic):
                 if not resource.modelled:
-                    self.report("unmodelled-reference", f"Ref '{name}': {value.reason}", Severity.WARNING, at.start)
-                return symbolic_node(value, at)
-            return scalar_node(value, at)
+                    self.report("unmodelled-reference", f"Ref '{name}': {physical_id.reason}", Severity.WARNING,
+                                at.start)
+                return symbolic_node(physical_id, at)
+            return scalar_node(physical_id, at)
         return self._fail("unknown-reference", f"'{name}' is not a parameter, pseudo parameter or resource"
                           " of this template", at)
 

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from accesspath import __version__
 from accesspath.errors import UsageError
@@ -34,7 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's default exits 2 with usage; keep that, lowercase
+    def error(self, message: str) -> NoReturn:  # argparse's default exits 2 with usage; keep that, lowercase
         self.print_usage(sys.stderr)
         self.exit(2, f"accesspath: error: {message}\n")
 

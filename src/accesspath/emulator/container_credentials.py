@@ -31,7 +31,7 @@ class ContainerCredentialsServer(ThreadingHTTPServer):
     @property
     def full_uri(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}{self.path_prefix}"
+        return f"http://{host!s}:{port}{self.path_prefix}"
 
 
 class _CredentialsHandler(BaseHTTPRequestHandler):

@@ -60,7 +60,8 @@ def error_response(style: WireStyle, kind: str, message: str, *, request_id: str
     if style.kind == "json":
         status = rest_status if rest_status >= 500 or kind == "too-large" else 400
         body = json.dumps({"__type": json_code, "message": message}).encode()
-        headers = (("Content-Type", f"application/x-amz-json-{style.json_version}"), ("x-amzn-RequestId", request_id))
+        headers: tuple[tuple[str, str], ...] = (
+            ("Content-Type", f"application/x-amz-json-{style.json_version}"), ("x-amzn-RequestId", request_id))
         return WireError(status, headers, body, json_code)
     if style.kind == "rest-json":
         body = json.dumps({"__type": json_code, "message": message}).encode()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from accesspath.engine.request import ContextValue, RequestContext
 from accesspath.policy.model import ConditionClause
@@ -85,11 +86,11 @@ def _matcher(clause: ConditionClause) -> Matcher:
     parse = REQUEST_VALUE_PARSERS.get(family)
     parsed = clause.parsed
     if family == "ip":
-        networks = parsed
+        networks: tuple[Any, ...] = tuple(parsed)  # type: ignore[arg-type]
 
         def match_ip(value: str, lookup: VariableLookup | None) -> bool:
             address = parse(value)  # type: ignore[misc]
-            return any(address.version == n.version and address in n for n in networks)  # type: ignore[attr-defined]
+            return any(address.version == n.version and address in n for n in networks)  # type: ignore[union-attr]
         return match_ip
     if family == "binary":
         return lambda value, lookup: parse(value) in parsed  # type: ignore[misc]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from accesspath.catalog.calls import IamRequest
 from accesspath.catalog.endpoint_services import (
+    EndpointService,
     EndpointServiceTable,
     default_endpoint_services,
 )
@@ -81,7 +82,7 @@ class Decider:
                 if pinned is None:
                     raise UsageError(f"unknown endpoint service '{via}' (known: "
                                      f"{', '.join(s.id for s in self.endpoint_services.in_region(region))})")
-                services = (pinned,)
+                services: tuple[EndpointService, ...] = (pinned,)
             else:
                 services = self.endpoint_services.for_action(request.action, region)
             path = find_path(env, caller.placement, services, region)

@@ -132,14 +132,14 @@ def confirmed_environment(env: Environment, identities: Sequence[IdentityPolicy]
         roles[role.name] = replace(role, policies=(generated_identity_policy(generated, sources.get(role.name)),),
                                    managed_policy_arns=(), unresolved=())
     endpoint_map = dict(env.endpoints)
-    for generated in endpoints:
-        endpoint, note = match_endpoint(env, generated.endpoint_id, generated.service_name)
+    for generated_endpoint in endpoints:
+        endpoint, note = match_endpoint(env, generated_endpoint.endpoint_id, generated_endpoint.service_name)
         if note:
             notes.append(note)
         if endpoint is None:
             continue
         endpoint_map[endpoint.id] = replace(
-            endpoint, policy=generated_endpoint_policy(generated, sources.get(generated.endpoint_id)))
+            endpoint, policy=generated_endpoint_policy(generated_endpoint, sources.get(generated_endpoint.endpoint_id)))
     return replace(env, roles=roles, endpoints=endpoint_map), tuple(notes)
 
 

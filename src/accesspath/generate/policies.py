@@ -95,7 +95,8 @@ def identity_policy(role: RoleIdentity, requests: Sequence[ObservedRequest], cat
         patterns = group_resources(catalog, action, arns, threshold)
         key = (_service(action), tuple(p.pattern for p in patterns))
         groups.setdefault(key, ([], patterns))[0].append(action)
-    statements = [(service, sorted(actions), patterns, ())
+    no_principals: tuple[str, ...] = ()
+    statements = [(service, sorted(actions), patterns, no_principals)
                   for (service, _), (actions, patterns) in groups.items()]
     return IdentityPolicy(role, _with_sids(statements, catalog), tuple(requests))
 
@@ -119,10 +120,10 @@ def endpoint_policy(endpoint_id: str, requests: Sequence[ObservedRequest], catal
     for action, arns in by_action.items():
         per_principals: dict[tuple[str, ...], list[ResourcePattern]] = {}
         for pattern in group_resources(catalog, action, arns, threshold):
-            principals = set().union(*(seen_by.get((action, arn), set()) for arn in pattern.observed))
-            per_principals.setdefault(tuple(sorted(principals)), []).append(pattern)
-        for principals, patterns in per_principals.items():
-            key = (_service(action), principals, tuple(p.pattern for p in patterns))
+            seen: set[str] = set().union(*(seen_by.get((action, arn), set()) for arn in pattern.observed))
+            per_principals.setdefault(tuple(sorted(seen)), []).append(pattern)
+        for principal_arns, patterns in per_principals.items():
+            key = (_service(action), principal_arns, tuple(p.pattern for p in patterns))
             groups.setdefault(key, ([], patterns))[0].append(action)
     statements = [(service, sorted(actions), tuple(patterns), principals)
                   for (service, principals, _), (actions, patterns) in groups.items()]

@@ -295,7 +295,7 @@ class _Builder:
         flows = [f for launch in launches for f in launch.flows] + [f for i in instances for f in i.flows]
 
         for launch, service in zip(launches, _sorted_services(env)):
-            status = FlowStatus.ALLOWED if launch.ready else _worst((f.status for f in launch.flows), CALLER_PRECEDENCE)
+            status: FlowStatus | None = FlowStatus.ALLOWED if launch.ready else _worst((f.status for f in launch.flows), CALLER_PRECEDENCE)
             if status is FlowStatus.ALLOWED and not launch.ready:
                 status = FlowStatus.DENIED   # the check could not run (launch.error)
             subnets = ", ".join(service.subnet_ids) or "none"
