@@ -8,10 +8,11 @@ traceback for bad input.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from accesspath import __version__
 from accesspath.errors import UsageError
@@ -35,9 +36,59 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse without its guesses: an option is taken only as spelled (``--form`` is not ``--format``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self._words = list(args) if args is not None else []
+        return super().parse_known_args(args, namespace)
+
     def error(self, message: str) -> NoReturn:  # argparse's default exits 2 with usage; keep that, lowercase
+        if message.startswith("the following arguments are required"):
+            # "--fromm X" leaves --from missing: the misspelling is the error worth showing.
+            hints = self._misspellings(getattr(self, "_words", []))
+            if hints:
+                message = " ".join(hints)
         self.print_usage(sys.stderr)
         self.exit(2, f"accesspath: error: {message}\n")
+
+    def _misspellings(self, words: list[str]) -> list[str]:
+        hints = []
+        for word in words:
+            if not word.startswith("--") or word == "--":
+                continue
+            name = word.split("=", 1)[0]
+            if name in self._option_string_actions:
+                continue
+            close = difflib.get_close_matches(name, list(self._option_string_actions), n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            hints.append(f"'{name}' is not an option of '{self.prog}'{hint}")
+        return hints
+
+    def reject_unknown(self, words: list[str]) -> NoReturn:
+        """Refuse words this (sub)command does not take, naming the closest option for a misspelling."""
+        hints = self._misspellings(words)
+        self.error(" ".join(hints) if hints else f"unrecognized arguments: {' '.join(words)}")
+
+
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> _Parser:
+    """The innermost (sub)command parser that ``args`` went through, for its usage and options."""
+    current = parser
+    while True:
+        chosen = None
+        for action in current._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                name = getattr(args, action.dest or "", None)
+                if name in action.choices:
+                    chosen = action.choices[name]
+        if chosen is None:
+            break
+        current = chosen
+    assert isinstance(current, _Parser)
+    return current
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,7 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--" in words:
         cut = words.index("--")
         words, trailing = words[:cut], words[cut + 1:]
-    args = parser.parse_args(words)
+    args, unknown = parser.parse_known_args(words)
+    if unknown:
+        _command_parser(parser, args).reject_unknown(unknown)
     args.trailing = trailing
     if trailing is not None and not getattr(args, "accepts_trailing", False):
         if hasattr(args, "command_line"):  # commands that read the rest with argparse.REMAINDER

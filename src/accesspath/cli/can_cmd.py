@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
             if not sep:
                 raise UsageError(f"--context '{item}' must look like KEY=VALUE")
             context[key] = context.get(key, ()) + (value,)
+        _warn_unknown_action(args.action)
         requests = (IamRequest(args.action, args.resource, context),)
         call_name = args.action
     else:
@@ -79,6 +80,26 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(_text(call_name, caller, decisions, args.explain))
     return 0 if all(d.allowed for d in decisions) else 1
+
+
+def _warn_unknown_action(action: str) -> None:
+    """A misspelled action is decided all the same (AWS would deny it), but the user hears of it first."""
+    from accesspath.catalog.service_catalog import get_catalog
+
+    catalog = get_catalog()
+    prefix = action.split(":", 1)[0]
+    if ":" not in action:
+        raise UsageError(f"action '{action}' must look like 'service:Action'")
+    if not catalog.has_service(prefix):
+        closest = catalog.closest_service(prefix)
+        hint = f" (did you mean '{closest}'?)" if closest else ""
+        print(f"accesspath: warning: '{prefix}' is not a service prefix in the IAM action catalog{hint}",
+              file=sys.stderr)
+    elif catalog.find_action(action) is None:
+        closest = catalog.closest_action(action)
+        hint = f" (did you mean '{closest}'?)" if closest else ""
+        print(f"accesspath: warning: action '{action}' does not exist in the IAM action catalog{hint}",
+              file=sys.stderr)
 
 
 def _call_requests(words: list[str], caller: Any, env: Any) -> tuple[tuple[Any, ...], str, str]:
