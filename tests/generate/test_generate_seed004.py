@@ -150,3 +150,47 @@ def test_a_boundary_that_still_denies_is_reported_with_its_reason(tmp_path, caps
     assert "5 of 10 observed requests would not be allowed" in out
     assert "logs:CreateLogStream on " in out and "implicitDeny (permissions-boundary)" in out
     assert "seed004-logs.jsonl:2:" in out
+
+
+@pytest.fixture(scope="module")
+def log_with_denied():
+    # The seed's own experiment: writes to logs-test-denied, refused by the endpoint policy.
+    return read_decision_log((LOGS / "seed004-logs-with-denied.jsonl").read_text(), "seed004-logs-with-denied.jsonl")
+
+
+def test_denied_writes_stay_out_of_the_endpoint_policy_by_default(env, log_with_denied) -> None:
+    generated = generate_from_log(log_with_denied, env=env, role="LogsRole", template_sources=(str(SEED_004),))
+    assert [(r.action, r.resource) for r in generated.withheld] == [
+        ("logs:CreateLogStream", DENIED_STREAM), ("logs:PutLogEvents", DENIED_STREAM)]
+    (endpoint,) = generated.endpoints
+    assert "logs-test-denied" not in endpoint.to_json_text()
+    # The engine, with the generated policies in place, still refuses the writes the seed meant to refuse.
+    confirmed, _ = confirmed_environment(env, generated.identities, generated.endpoints)
+    caller = resolve_caller(confirmed, "LogsInstance")
+    denied = Decider(confirmed).decide(caller, IamRequest("logs:PutLogEvents", DENIED_STREAM))
+    assert denied.decision == "implicitDeny" and "no VPC endpoint policy allows" in denied.message
+    confirmation = generated.confirmation
+    assert confirmation is not None and confirmation.all_allowed and generated.exit_status == 0
+    assert len(confirmation.results) == 10 and len(confirmation.withheld) == 2
+    assert confirmation.withheld_now_allowed == ()
+
+
+def test_include_denied_lets_them_through(env, log_with_denied) -> None:
+    generated = generate_from_log(log_with_denied, env=env, role="LogsRole", template_sources=(str(SEED_004),),
+                                  include_denied=True)
+    assert generated.withheld == ()
+    confirmed, _ = confirmed_environment(env, generated.identities, generated.endpoints)
+    caller = resolve_caller(confirmed, "LogsInstance")
+    assert Decider(confirmed).decide(caller, IamRequest("logs:PutLogEvents", DENIED_STREAM)).allowed
+    assert generated.confirmation is not None and generated.confirmation.all_allowed
+
+
+def test_cli_lists_the_withheld_requests(capsys) -> None:
+    from accesspath.cli import main
+
+    code = main(["policy", "generate", "--from-log", str(LOGS / "seed004-logs-with-denied.jsonl"), str(SEED_004),
+                 "--region", "ap-northeast-1"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "left out of the endpoint policies: 2 requests the log shows denied (--include-denied adds them):" in out
+    assert f"logs:PutLogEvents on {DENIED_STREAM} through {ENDPOINT}: implicitDeny by vpc-endpoint" in out

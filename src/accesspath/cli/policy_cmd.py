@@ -25,7 +25,9 @@ def register(subparsers: Any) -> None:
         description=(
             "Read the decision log of 'accesspath serve'/'run' (JSON lines) and write, for each role (or --role),"
             " the narrowest identity policy and, for each VPC endpoint the calls went through, the narrowest"
-            " endpoint policy that allow every observed request, allowed or denied in the log: exact resource"
+            " endpoint policy that allow the observed requests: the identity policy every one of them, allowed or"
+            " denied in the log; the endpoint policy only those the log shows allowed (the denied ones are listed"
+            " apart, --include-denied adds them), so that a perimeter keeps its intent. Exact resource"
             " ARNs, several ARNs that differ only in the last part of their resource type's ARN (log streams of"
             " one log group) grouped into one pattern when more than --group-threshold were seen, \"*\" for"
             " actions that take no resource. With TEMPLATEs, the generated policies replace the role's and the"
@@ -52,6 +54,9 @@ def register(subparsers: Any) -> None:
     generate.add_argument("--resource-account", default=None,
                           help="when confirming: the owner of resources whose ARN names no account (S3 buckets)"
                                " and that the templates do not declare")
+    generate.add_argument("--include-denied", action="store_true",
+                          help="also let through the endpoint policies the requests the log shows denied (by"
+                               " default they are left out, since the current policies refuse them, and listed)")
     generate.add_argument("-o", "--output-dir", default=None, metavar="DIR",
                           help="write <role>-identity-policy.json, <role>-policy.cfn.yaml,"
                                " <endpoint>-endpoint-policy.json and <endpoint>-endpoint-policy.cfn.yaml to DIR")
@@ -92,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     generated = generate_from_log(log, env=env, role=args.role, threshold=threshold,
                                   template_sources=tuple(args.templates),
                                   endpoint_services=endpoint_services_from_args(args) if env is not None else None,
-                                  resource_account=args.resource_account, policy_files=policy_files)
+                                  resource_account=args.resource_account, policy_files=policy_files,
+                                  include_denied=args.include_denied)
     written = _write_files(generated, out_dir) if out_dir is not None else []
     if args.format == "json":
         json.dump(_json(generated, written), sys.stdout, indent=2)
@@ -161,6 +167,7 @@ def _json(generated: Any, written: list[str]) -> dict[str, Any]:
             "cloudFormation": dump_yaml(endpoint_policy_property(e, generated.role_logical_ids)),
             "groups": _groups(e.statements),
         } for e in generated.endpoints],
+        "withheldDenied": [_observed_json(r) for r in generated.withheld],
         "broaderThanObserved": [{
             "policy": b.policy, "sid": b.sid, "actions": list(b.actions), "resource": b.pattern, "allowsUnobserved": b.probe,
             "observedResources": b.observed,
@@ -174,10 +181,19 @@ def _json(generated: Any, written: list[str]) -> dict[str, Any]:
                 "decision": r.decision, "gate": r.gate, "message": r.message or None, "notes": list(r.notes),
             } for r in confirmation.not_allowed],
             "allowed": sum(1 for r in confirmation.results if r.allowed),
+            "withheldNowAllowed": [{
+                "line": f"{r.observed.where}", "action": r.observed.action, "resource": r.observed.resource,
+                "decision": r.decision, "notes": list(r.notes),
+            } for r in confirmation.withheld_now_allowed],
         },
         "notes": list(generated.notes),
         "written": written,
     }
+
+
+def _observed_json(request: Any) -> dict[str, Any]:
+    return {"line": request.where, "role": request.role_name, "action": request.action, "resource": request.resource,
+            "decision": request.decision, "gate": request.gate, "endpointId": request.endpoint_id}
 
 
 def _groups(statements: Any) -> list[dict[str, Any]]:
@@ -215,6 +231,14 @@ def _text(generated: Any, written: list[str]) -> str:
                      f" {_count(len(endpoint.requests), 'observed request')}")
         lines.append("  endpoint policy:")
         lines += _statement_lines(endpoint.statements)
+    if generated.withheld:
+        lines.append("")
+        lines.append(f"left out of the endpoint policies: {_count(len(generated.withheld), 'request')} the log shows"
+                     " denied (--include-denied adds them):")
+        for request in generated.withheld:
+            gate = f" by {request.gate}" if request.gate else ""
+            lines.append(f"  {request.where}: {request.action} on {request.resource} through {request.endpoint_id}:"
+                         f" {request.decision}{gate}")
     if generated.broader:
         lines.append("")
         lines.append(f"broader than observed (patterns stand for more than {generated.threshold} ARNs, or \"*\"):")
@@ -229,8 +253,11 @@ def _text(generated: Any, written: list[str]) -> str:
         lines += [f"note: {note}" for note in confirmation.notes]
         total = len(confirmation.results)
         if confirmation.all_allowed:
+            kept_out = len(confirmation.withheld) - len(confirmation.withheld_now_allowed)
+            verb = "stays" if kept_out == 1 else "stay"
+            stays = f"; the {_count(kept_out, 'request')} left out {verb} denied" if kept_out else ""
             lines.append(f"confirmed with {templates}: all {total} observed requests are allowed with the"
-                         " generated policies")
+                         f" generated policies{stays}")
         else:
             lines.append(f"confirmation with {templates}: {len(confirmation.not_allowed)} of {total} observed"
                          " requests would not be allowed with the generated policies:")
@@ -241,6 +268,9 @@ def _text(generated: Any, written: list[str]) -> str:
                 if result.message:
                     lines.append(f"    {result.message}")
                 lines += [f"    note: {note}" for note in result.notes]
+        for result in confirmation.withheld_now_allowed:
+            lines.append(f"  {result.observed.where}: {result.observed.action} on {result.observed.resource} was"
+                         " denied in the log and is allowed with the generated policies")
         # Notes on allowed requests (a caller decided without its network placement...), once each.
         noted: dict[str, list[str]] = {}
         for result in confirmation.results:

@@ -54,8 +54,14 @@ class ConfirmedRequest:
 @dataclass(frozen=True, slots=True)
 class Confirmation:
     sources: tuple[str, ...]                 # the templates
-    results: tuple[ConfirmedRequest, ...]
+    results: tuple[ConfirmedRequest, ...]    # the requests the generated policies are meant to allow
     notes: tuple[str, ...] = ()
+    # Requests denied in the log and kept out of the endpoint policies: meant to stay denied.
+    withheld: tuple[ConfirmedRequest, ...] = ()
+
+    @property
+    def withheld_now_allowed(self) -> tuple[ConfirmedRequest, ...]:
+        return tuple(r for r in self.withheld if r.allowed)
 
     @property
     def not_allowed(self) -> tuple[ConfirmedRequest, ...]:
@@ -145,24 +151,31 @@ def confirmed_environment(env: Environment, identities: Sequence[IdentityPolicy]
 
 def confirm(env: Environment, identities: Sequence[IdentityPolicy], endpoints: Sequence[EndpointPolicy], *,
             sources: Sequence[str] = (), endpoint_services: EndpointServiceTable | None = None,
-            resource_account: str | None = None, policy_files: dict[str, str] | None = None) -> Confirmation:
-    """Re-decide every observed request of ``identities`` with the generated policies in place."""
+            resource_account: str | None = None, policy_files: dict[str, str] | None = None,
+            withheld: Sequence[ObservedRequest] = ()) -> Confirmation:
+    """Re-decide every observed request of ``identities`` with the generated policies in place.
+
+    ``withheld`` are the requests the log shows denied and the endpoint policies leave out: they are
+    decided too, and meant to stay denied."""
     confirmed_env, notes = confirmed_environment(env, identities, endpoints, policy_files)
     decider = Decider(confirmed_env, endpoint_services or default_endpoint_services(),
                       resource_account=resource_account)
     callers: dict[tuple[str | None, str, str], tuple[Caller | None, tuple[str, ...]]] = {}
-    results = []
+    results: list[ConfirmedRequest] = []
+    kept_out: list[ConfirmedRequest] = []
+    withheld_ids = {id(r) for r in withheld}
     for generated in identities:
         for observed in generated.requests:
             key = (observed.caller_id, observed.role_name, observed.principal)
             if key not in callers:
                 callers[key] = _caller(confirmed_env, observed)
             caller, caller_notes = callers[key]
+            into = kept_out if id(observed) in withheld_ids else results
             if caller is None:
-                results.append(ConfirmedRequest(observed, "unconfirmed", None, caller_notes[0], caller_notes[1:]))
+                into.append(ConfirmedRequest(observed, "unconfirmed", None, caller_notes[0], caller_notes[1:]))
                 continue
-            results.append(_decide(decider, caller, observed, confirmed_env.region, caller_notes))
-    return Confirmation(tuple(sources), tuple(results), notes)
+            into.append(_decide(decider, caller, observed, confirmed_env.region, caller_notes))
+    return Confirmation(tuple(sources), tuple(results), notes, tuple(kept_out))
 
 
 def _caller(env: Environment, observed: ObservedRequest) -> tuple[Caller | None, tuple[str, ...]]:

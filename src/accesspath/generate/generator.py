@@ -21,7 +21,7 @@ from accesspath.generate.confirm import (
     confirm,
     match_endpoint,
 )
-from accesspath.generate.decision_log import DecisionLog
+from accesspath.generate.decision_log import DecisionLog, ObservedRequest
 from accesspath.generate.policies import (
     EndpointPolicy,
     IdentityPolicy,
@@ -30,6 +30,9 @@ from accesspath.generate.policies import (
     identity_policy,
 )
 from accesspath.generate.resources import DEFAULT_GROUP_THRESHOLD
+
+# Decisions of the log that say the current policies refused the request.
+DENIED_IN_LOG = frozenset({"explicitDeny", "implicitDeny"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,9 @@ class GeneratedPolicies:
     threshold: int
     notes: tuple[str, ...] = ()
     role_logical_ids: dict[str, str] = field(default_factory=dict)   # role ARN → logical id of the templates
+    # Requests through an endpoint that the log shows denied, left out of the endpoint policies
+    # (``include_denied`` adds them): the current policies deny them, which may well be the intent.
+    withheld: tuple[ObservedRequest, ...] = ()
 
     @property
     def exit_status(self) -> int:
@@ -79,9 +85,15 @@ def generate_from_log(log: DecisionLog, *, env: Environment | None = None, role:
                       threshold: int = DEFAULT_GROUP_THRESHOLD, template_sources: Sequence[str] = (),
                       endpoint_services: EndpointServiceTable | None = None, resource_account: str | None = None,
                       catalog: ServiceCatalog | None = None,
-                      policy_files: dict[str, str] | None = None) -> GeneratedPolicies:
+                      policy_files: dict[str, str] | None = None,
+                      include_denied: bool = False) -> GeneratedPolicies:
     """The narrowest identity policy per role and endpoint policy per endpoint, checked and, with an
-    environment, confirmed by re-deciding every observed request."""
+    environment, confirmed by re-deciding every observed request.
+
+    A request the log shows denied went through an endpoint whose current policies refused it: an
+    endpoint policy is a perimeter, and widening it to what was refused would undo its intent (seed
+    004's endpoint confines writes to one log group). Such requests are left out of the endpoint
+    policies and listed in ``withheld`` unless ``include_denied``; identity policies still cover them."""
     if threshold < 0:
         raise UsageError(f"--group-threshold must be 0 or more, not {threshold}")
     catalog = catalog or get_catalog()
@@ -98,15 +110,22 @@ def generate_from_log(log: DecisionLog, *, env: Environment | None = None, role:
     role_logical_ids = {i.role.arn: i.role.logical_id for i in identities if i.role.logical_id}
 
     selected = [r for name in names for r in log.of_role(name)]
+    withheld = [] if include_denied else [r for r in selected if r.endpoint_id and r.decision in DENIED_IN_LOG]
+    withheld_ids = {id(r) for r in withheld}
+    passing = [r for r in selected if id(r) not in withheld_ids]
     endpoints = []
     for endpoint_id in dict.fromkeys(r.endpoint_id for r in selected if r.endpoint_id):
         service_name = next((r.path.service_name for r in selected
                              if r.endpoint_id == endpoint_id and r.path and r.path.service_name), None)
+        if not any(r.endpoint_id == endpoint_id for r in passing):
+            notes.append(f"endpoint {endpoint_id}: every observed request through it was denied in the log;"
+                         " no endpoint policy is generated for it (--include-denied to allow them)")
+            continue
         logical_id = None
         if env is not None:
             found, _ = match_endpoint(env, endpoint_id, service_name)
             logical_id = found.logical_id if found else None
-        endpoints.append(endpoint_policy(endpoint_id, selected, catalog, role_arns, threshold, logical_id))
+        endpoints.append(endpoint_policy(endpoint_id, passing, catalog, role_arns, threshold, logical_id))
         others = sorted({r.role_name for r in log.requests if r.endpoint_id == endpoint_id} - set(names))
         if others:
             notes.append(f"endpoint {endpoint_id} was also used by {', '.join(others)}: its generated policy"
@@ -122,6 +141,6 @@ def generate_from_log(log: DecisionLog, *, env: Environment | None = None, role:
     if env is not None:
         confirmation = confirm(env, identities, endpoints, sources=template_sources,
                                endpoint_services=endpoint_services, resource_account=resource_account,
-                               policy_files=policy_files)
+                               policy_files=policy_files, withheld=withheld)
     return GeneratedPolicies(log, tuple(identities), tuple(endpoints), broader, confirmation, threshold,
-                             tuple(notes), role_logical_ids)
+                             tuple(notes), role_logical_ids, tuple(withheld))
