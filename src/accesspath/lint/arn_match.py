@@ -2,7 +2,8 @@
 
 Both sides are turned into sequences of character classes, each taken once or any number of times:
 the policy pattern exactly as the engine reads it (``*`` and ``?`` stay within one segment before
-the fifth colon and span everything after it, reference_policies_elements_resource.md; a policy
+the fifth colon and span everything after it, reference_policies_elements_resource.md, as
+:meth:`accesspath.policy.patterns.Pattern.wildcards` says; a policy
 variable may hold anything), and the resource type's ARN template *over-approximated* (each
 placeholder accepts at least every value AWS allows, see
 :mod:`accesspath.catalog.arn_templates`). Whether the two languages share a string is then a
@@ -67,18 +68,16 @@ def _one_or_more(cls: CharClass) -> list[Item]:
 
 def pattern_items(pattern: Pattern) -> Items:
     """The strings a Resource pattern matches, for any values of its policy variables."""
-    segment_aware = sum(t.count(":") for t in pattern.tokens if isinstance(t, str)) >= 5
-    colons = 0
+    in_segment = iter([stays for _, stays in pattern.wildcards()])  # the matcher's own segment rule
     items: list[Item] = []
     for token in pattern.tokens:
         if isinstance(token, Wildcard):
-            cls = _NOT_COLON if segment_aware and colons < 5 else _ANY
+            cls = _NOT_COLON if next(in_segment) else _ANY
             items.append(Item(cls, token.symbol == STAR))
         elif isinstance(token, Variable):
             items.append(Item(_ANY, True))  # a variable's value is not known here
         else:
             items.extend(_literal(token))
-            colons += token.count(":")
     return tuple(items)
 
 

@@ -1,8 +1,10 @@
 """Strings from policies that may hold wildcards and policy variables.
 
 A policy string is parsed once into tokens: literal text, ``*``, ``?`` and ``${variable}``.
-Matching compiles the tokens into a regular expression; variables are substituted per request
-and always inserted literally (a ``*`` inside a user name is not a wildcard).
+Matching is linear, without regular expressions that could backtrack (see "matching" below);
+variables are substituted per request and always inserted literally (a ``*`` inside a user name
+is not a wildcard). This module is the one place wildcards are matched: the engine, the linter,
+the action catalog and condition-key templates all come here.
 
 Rules (IAM User Guide):
 - reference_policies_variables.md: variables exist only under ``"Version": "2012-10-17"``;
@@ -16,7 +18,7 @@ Rules (IAM User Guide):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -120,7 +122,7 @@ class Pattern:
     mode: str
     ignore_case: bool
     has_variables: bool
-    _static: re.Pattern[str] | None
+    _static: Matcher | None
     variables: tuple[Variable, ...] = ()
 
     @classmethod
@@ -132,24 +134,22 @@ class Pattern:
         has_variables = any(isinstance(t, Variable) for t in tokens)
         static = None
         if not has_variables:
-            source = _regex_source(tokens, mode, None)
-            assert source is not None
-            static = _compiled(source, ignore_case)
+            static = _matcher(tokens, mode, ignore_case)  # type: ignore[arg-type]
         variables_found = tuple(t for t in tokens if isinstance(t, Variable))
         return cls(text, tokens, mode, ignore_case, has_variables, static, variables_found)
 
-    def regex(self, lookup: VariableLookup | None) -> re.Pattern[str] | None:
-        """The regex for this request, or None when a variable has no value."""
+    def matcher(self, lookup: VariableLookup | None) -> Matcher | None:
+        """The matcher for this request, or None when a variable has no value."""
         if self._static is not None:
             return self._static
         values = tuple(_substitute(v, lookup) for v in self.variables)
         if None in values:
             return None
-        return _regex_with_values(self.tokens, self.mode, self.ignore_case, values)  # type: ignore[arg-type]
+        return _matcher_with_values(self.tokens, self.mode, self.ignore_case, values)  # type: ignore[arg-type]
 
     def matches(self, value: str, lookup: VariableLookup | None = None) -> bool:
-        regex = self._static if self._static is not None else self.regex(lookup)
-        return regex is not None and regex.fullmatch(value) is not None
+        matcher = self._static if self._static is not None else self.matcher(lookup)
+        return matcher is not None and matcher.matches(value)
 
     def render(self, lookup: VariableLookup | None) -> str | None:
         """The text after substitution (wildcards kept as written), or None if unresolvable."""
@@ -166,6 +166,16 @@ class Pattern:
                 parts.append(token)
         return "".join(parts)
 
+    def wildcards(self) -> Iterator[tuple[Wildcard, bool]]:
+        """Each wildcard with whether it stays within one ARN segment (cannot match ``:``).
+
+        The one statement of the segment rule, for the matcher here and for the linter's
+        reasoning about which ARNs a pattern can reach (:mod:`accesspath.lint.arn_match`).
+        """
+        for token, in_segment in _with_segments(self.tokens, self.mode):
+            if isinstance(token, Wildcard):
+                yield token, in_segment
+
     @property
     def is_match_all(self) -> bool:
         return self.mode != LITERAL and len(self.tokens) == 1 and self.tokens[0] is _STAR
@@ -180,37 +190,196 @@ def _substitute(variable: Variable, lookup: VariableLookup | None) -> str | None
     return value
 
 
-def _regex_source(tokens: tuple[str | Variable | Wildcard, ...], mode: str,
-                  lookup: VariableLookup | None, known: dict[Variable, str] | None = None) -> str | None:
-    segment_aware = mode == ARN and _literal_colons(tokens) >= 5
-    colons = 0
-    out: list[str] = []
-    for token in tokens:
-        if isinstance(token, Wildcard):
-            within_segment = segment_aware and colons < 5
-            if token.symbol == STAR:
-                out.append("[^:]*" if within_segment else ".*")
-            else:
-                out.append("[^:]" if within_segment else ".")
-        elif isinstance(token, Variable):
-            value = known[token] if known is not None and token in known else _substitute(token, lookup)
-            if value is None:
-                return None
-            out.append(re.escape(value))
-        else:
-            out.append(re.escape(token))
-            if segment_aware:
-                colons += token.count(":")
-    return "".join(out)
+# -- matching ------------------------------------------------------------------------------------
+#
+# IAM patterns have only ``*`` and ``?``. A backtracking regex (``.*`` per star) can take time
+# exponential in the number of stars on a crafted value (issue 17: one ARN holding 1,000 slashes
+# against ``b/*/*/*/*.secret`` froze the emulator). Here a pattern is cut at its stars into blocks
+# of fixed length (literal characters and ``?``); the first block must sit at the start, the last
+# at the end, and each block between is placed at its leftmost occurrence after the previous one.
+# Leftmost placement is always safe for ``*`` (a later block only needs to come after an earlier
+# one), so nothing is ever retried: one pass over the value per block, no backtracking. A block
+# with ``?`` or compared ignoring case is searched with a regex that has no quantifier at all.
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """The text between two stars: always ``length`` characters long."""
+
+    length: int
+    text: str | None                # the block itself when plain string search applies
+    regex: re.Pattern[str] | None   # otherwise: literals and ``.`` only, no quantifier
+
+
+def _at(block: _Block, value: str, index: int) -> bool:
+    if block.text is not None:
+        return value.startswith(block.text, index)
+    assert block.regex is not None
+    return block.regex.match(value, index) is not None
+
+
+def _find(block: _Block, value: str, start: int, end: int) -> int:
+    if block.text is not None:
+        return value.find(block.text, start, end)
+    assert block.regex is not None
+    found = block.regex.search(value, start, end)
+    return -1 if found is None else found.start()
+
+
+@dataclass(frozen=True, slots=True)
+class _Glob:
+    """``*`` and ``?`` over a whole string: blocks separated by stars."""
+
+    blocks: tuple[_Block, ...]  # one more than the stars
+    minimum: int                # the shortest value that can match
+
+    def matches(self, value: str) -> bool:
+        blocks = self.blocks
+        first = blocks[0]
+        if len(blocks) == 1:
+            return len(value) == first.length and _at(first, value, 0)
+        if len(value) < self.minimum or not _at(first, value, 0):
+            return False
+        last = blocks[-1]
+        end = len(value) - last.length
+        if not _at(last, value, end):
+            return False
+        position = first.length
+        for block in blocks[1:-1]:
+            found = _find(block, value, position, end)
+            if found < 0:
+                return False
+            position = found + block.length
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class _ArnGlob:
+    """An ARN pattern with a wildcard in its first five segments, where wildcards stop at ``:``:
+    the value is cut at its first five colons and each segment matched on its own (the pattern's
+    first five colons are literal, so they can only stand for the value's first five)."""
+
+    segments: tuple[_Glob, ...]  # six: partition … account segments, then the resource part
+
+    def matches(self, value: str) -> bool:
+        parts = value.split(":", 5)
+        return len(parts) == 6 and all(glob.matches(part) for glob, part in zip(self.segments, parts))
+
+
+Matcher = _Glob | _ArnGlob
 
 
 @lru_cache(maxsize=8192)
-def _regex_with_values(tokens: tuple[str | Variable | Wildcard, ...], mode: str, ignore_case: bool,
-                       values: tuple[str, ...]) -> re.Pattern[str]:
+def _block(pieces: tuple[str | Wildcard, ...], ignore_case: bool) -> _Block:
+    length = sum(1 if isinstance(p, Wildcard) else len(p) for p in pieces)
+    if not ignore_case and not any(isinstance(p, Wildcard) for p in pieces):
+        return _Block(length, "".join(pieces), None)  # type: ignore[arg-type]
+    source = "".join("." if isinstance(p, Wildcard) else re.escape(p) for p in pieces)
+    return _Block(length, None, re.compile(source, re.DOTALL | (re.IGNORECASE if ignore_case else 0)))
+
+
+def _glob(tokens: Sequence[str | Wildcard], ignore_case: bool) -> _Glob:
+    blocks: list[_Block] = []
+    pieces: list[str | Wildcard] = []
+    for token in tokens:
+        if token is _STAR or (isinstance(token, Wildcard) and token.symbol == STAR):
+            blocks.append(_block(tuple(pieces), ignore_case))
+            pieces = []
+        elif token:
+            pieces.append(token)
+    blocks.append(_block(tuple(pieces), ignore_case))
+    if len(blocks) > 2:  # empty blocks between stars (``**``) place nothing
+        blocks = [blocks[0], *(b for b in blocks[1:-1] if b.length), blocks[-1]]
+    return _Glob(tuple(blocks), sum(b.length for b in blocks))
+
+
+def _with_segments(tokens: Sequence[str | Variable | Wildcard],
+                   mode: str) -> Iterator[tuple[str | Variable | Wildcard, bool]]:
+    """Each token with whether it stands in an ARN's first five segments (for ARN patterns with
+    five literal colons; reference_policies_elements_resource.md). Literal text that holds the
+    fifth colon is split there."""
+    if mode != ARN or _literal_colons(tokens) < 5:
+        for token in tokens:
+            yield token, False
+        return
+    colons = 0
+    for token in tokens:
+        if isinstance(token, str) and colons < 5 and ":" in token:
+            head, cut = "", 0
+            for index, ch in enumerate(token):
+                if ch == ":":
+                    colons += 1
+                    if colons == 5:
+                        head, cut = token[:index + 1], index + 1
+                        break
+            if cut:
+                yield head, True
+                if token[cut:]:
+                    yield token[cut:], False
+                continue
+            yield token, True
+        else:
+            yield token, colons < 5
+
+
+def _matcher(tokens: Sequence[str | Wildcard], mode: str, ignore_case: bool) -> Matcher:
+    """Tokens without variables (substituted values are literal text) compiled for matching."""
+    flagged = list(_with_segments(tokens, mode))
+    if not any(isinstance(t, Wildcard) and in_segment for t, in_segment in flagged):
+        # No wildcard before the fifth colon: those colons are literal, so the segment rule
+        # changes nothing and the pattern is matched as a whole.
+        return _glob(tokens, ignore_case)
+    segments: list[list[str | Wildcard]] = [[]]
+    for token, in_segment in flagged:
+        if isinstance(token, str) and in_segment:
+            *heads, tail = token.split(":")
+            for head in heads:
+                segments[-1].append(head)
+                segments.append([])
+            segments[-1].append(tail)
+        else:
+            segments[-1].append(token)  # type: ignore[arg-type]
+    return _ArnGlob(tuple(_glob(segment, ignore_case) for segment in segments))
+
+
+@lru_cache(maxsize=8192)
+def _matcher_with_values(tokens: tuple[str | Variable | Wildcard, ...], mode: str, ignore_case: bool,
+                         values: tuple[str, ...]) -> Matcher:
     by_variable = dict(zip((t for t in tokens if isinstance(t, Variable)), values))
-    source = _regex_source(tokens, mode, lambda key: None, by_variable)
-    assert source is not None
-    return _compiled(source, ignore_case)
+    # A variable's value is always literal text: a "*" in a user name is not a wildcard.
+    plain = [by_variable[t] if isinstance(t, Variable) else t for t in tokens]
+    return _matcher(plain, mode, ignore_case)
+
+
+def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    """Whether ``value`` matches an IAM ``*``/``?`` pattern as a whole (no ARN segment rule)."""
+    return _whole_pattern(pattern, ignore_case).matches(value)
+
+
+@lru_cache(maxsize=4096)
+def _whole_pattern(pattern: str, ignore_case: bool) -> Pattern:
+    return Pattern.compile(pattern, mode=WHOLE, ignore_case=ignore_case)
+
+
+_KEY_PLACEHOLDER_RE = re.compile(r"\$\{[^}]+\}|<[^>]+>")
+
+
+def key_template_matches(template: str, key: str) -> bool:
+    """Whether condition key ``key`` is an instance of a documented key name such as
+    ``aws:ResourceTag/${TagKey}`` or ``s3:ExistingObjectTag/<key>``: each placeholder stands for
+    one or more characters; key names compare case-insensitively (reference_policies_condition-keys.md)."""
+    return _key_template(template).matches(key)
+
+
+@lru_cache(maxsize=4096)
+def _key_template(template: str) -> _Glob:
+    tokens: list[str | Wildcard] = []
+    position = 0
+    for found in _KEY_PLACEHOLDER_RE.finditer(template):
+        tokens += [template[position:found.start()], _QUESTION, _STAR]  # one or more characters
+        position = found.end()
+    tokens.append(template[position:])
+    return _glob(tokens, True)
 
 
 def _arn_segment_rules(tokens: tuple[str | Variable | Wildcard, ...]) -> tuple[str | Variable | Wildcard, ...]:
@@ -236,10 +405,5 @@ def _arn_segment_rules(tokens: tuple[str | Variable | Wildcard, ...]) -> tuple[s
     return tuple(merged)
 
 
-def _literal_colons(tokens: tuple[str | Variable | Wildcard, ...]) -> int:
+def _literal_colons(tokens: Sequence[str | Variable | Wildcard]) -> int:
     return sum(t.count(":") for t in tokens if isinstance(t, str))
-
-
-@lru_cache(maxsize=8192)
-def _compiled(source: str, ignore_case: bool) -> re.Pattern[str]:
-    return re.compile(source, re.DOTALL | (re.IGNORECASE if ignore_case else 0))

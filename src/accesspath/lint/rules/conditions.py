@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -24,6 +23,7 @@ from accesspath.lint.global_keys import (
 )
 from accesspath.lint.rules.base import PolicyRule
 from accesspath.policy import ConditionClause
+from accesspath.policy.patterns import key_template_matches
 
 if TYPE_CHECKING:
     from accesspath.catalog import Action, ServiceCatalog
@@ -62,21 +62,11 @@ def _facts_from_catalog_type(name: str, type_: str, service: str) -> KeyFacts:
     return KeyFacts(name, types, type_.startswith("ArrayOf"), service)
 
 
-@functools.lru_cache(maxsize=256)
-def _service_key_patterns(catalog: ServiceCatalog, service: str) -> tuple[tuple[re.Pattern[str], str, str], ...]:
-    """(regex, documented name, type) for each key of a service; ``${TagKey}`` and ``<key>`` are variable."""
-    out = []
-    for key in catalog.condition_keys_of(service):
-        parts = re.split(r"\$\{[^}]+\}|<[^>]+>", key.name.lower())
-        out.append((re.compile(".+".join(re.escape(p) for p in parts)), key.name, key.type))
-    return tuple(out)
-
-
 def _catalog_key(catalog: ServiceCatalog, service: str, key: str) -> KeyFacts | None:
-    lowered = key.lower()
-    for regex, name, type_ in _service_key_patterns(catalog, service):
-        if regex.fullmatch(lowered):
-            return _facts_from_catalog_type(name, type_, service)
+    """The documented key ``key`` is an instance of (``${TagKey}`` and ``<key>`` are variable)."""
+    for documented in catalog.condition_keys_of(service):
+        if key_template_matches(documented.name, key):
+            return _facts_from_catalog_type(documented.name, documented.type, service)
     return None
 
 
@@ -190,12 +180,7 @@ def _supports(catalog: ServiceCatalog, action: Action, key: str) -> bool:
     for row, resource_type in catalog.action_resource_types(action):
         names.extend(row.condition_keys)
         names.extend(resource_type.condition_keys)
-    lowered = key.lower()
-    for name in names:
-        parts = re.split(r"\$\{[^}]+\}|<[^>]+>", name.lower())
-        if re.fullmatch(".+".join(re.escape(p) for p in parts), lowered):
-            return True
-    return False
+    return any(key_template_matches(name, key) for name in names)
 
 
 @functools.lru_cache(maxsize=1024)

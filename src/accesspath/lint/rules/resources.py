@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar
 
@@ -25,7 +24,7 @@ from accesspath.lint.context import (
 from accesspath.lint.findings import Finding, Severity
 from accesspath.lint.rules.base import PolicyRule
 from accesspath.policy.patterns import ARN as ARN_MODE
-from accesspath.policy.patterns import Pattern
+from accesspath.policy.patterns import Pattern, wildcard_match
 
 if TYPE_CHECKING:
     from accesspath.catalog import Action
@@ -35,10 +34,6 @@ if TYPE_CHECKING:
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
 
 
-def _glob(text: str) -> re.Pattern[str]:
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text))
-
-
 def arn_problem(text: str) -> str | None:
     """Why ``text`` (not ``*``) is not a well-formed ARN pattern, or None."""
     if not text.startswith("arn:"):
@@ -46,7 +41,7 @@ def arn_problem(text: str) -> str | None:
     segments = text.split(":", 5)
     if len(segments) < 6:
         return "segments"
-    if not any(_glob(segments[1]).fullmatch(known) for known in PARTITIONS):
+    if not any(wildcard_match(segments[1], known) for known in PARTITIONS):
         return "partition"
     if not segments[2]:
         return "service"
@@ -85,7 +80,7 @@ class MalformedArn(PolicyRule):
             fix = f"write '{text[start:]}'" if start > 0 else None
             first = text.split(":", 1)[0]
             note = (f"; '{first}' happens to match 'arn' through its wildcard, so it works by accident"
-                    if _glob(first).fullmatch("arn") else "")
+                    if wildcard_match(first, "arn") else "")
             return self.at(context, f"resource '{text}' does not start with 'arn:'{note}", value.position, view,
                            fix=fix, severity=Severity.WARNING)
         segments = text.split(":", 5)
