@@ -80,6 +80,7 @@ class Resource:
     stack: str = ""
     depends_on: tuple[str, ...] = ()
     modelled: bool = True
+    cfn_init: Node | None = None   # the resolved Metadata AWS::CloudFormation::Init (cfn-init's files, commands)
 
     def property(self, name: str) -> Node | None:
         """The resolved property ``name`` (the last one, if repeated), or None."""

@@ -321,6 +321,23 @@ def _ec2_instance(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
                          "AvailabilityZone": f"{c.deployment.region}a"}
 
 
+def _launch_template(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
+    template_id = c.hex_id("lt")
+    return template_id, {"LaunchTemplateId": template_id, "DefaultVersionNumber": "1", "LatestVersionNumber": "1"}
+
+
+def _auto_scaling_group(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
+    return c.string("AutoScalingGroupName") or c.synthetic_name(255), {}
+
+
+def _launch_configuration(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
+    return c.string("LaunchConfigurationName") or c.synthetic_name(255), {}
+
+
+def _capacity_provider(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
+    return c.string("Name") or c.synthetic_name(255), {}
+
+
 def _eip(c: ResourceContext) -> tuple[str, dict[str, AttributeValue]]:
     # 203.0.113.0/24 is reserved for documentation (RFC 5737): never a real address.
     address = f"203.0.113.{int(c.suffix(4), 36) % 254 + 1}" if c.suffix(4).isalnum() else "203.0.113.1"
@@ -386,6 +403,13 @@ RESOURCE_TYPE_MODELS: Mapping[str, ResourceTypeModel] = {m.type: m for m in (
     _m("AWS::Lambda::Function", "the function name", ("Arn",), ("Code", "Role"), _lambda_function),
     _m("AWS::EC2::Instance", "the instance id (i-…)", ("InstanceId", "PrivateIp", "AvailabilityZone"), (),
        _ec2_instance),
+    _m("AWS::EC2::LaunchTemplate", "the launch template id (lt-…)",
+       ("LaunchTemplateId", "DefaultVersionNumber", "LatestVersionNumber"), (), _launch_template),
+    _m("AWS::AutoScaling::AutoScalingGroup", "the group name", (), (), _auto_scaling_group),
+    _m("AWS::AutoScaling::LaunchConfiguration", "the launch configuration name", (), (), _launch_configuration),
+    _m("AWS::EC2::SpotFleet", "the spot fleet request id (sfr-…)", (), (), _plain_id("sfr")),
+    _m("AWS::ECS::CapacityProvider", "the capacity provider name", (), (), _capacity_provider),
+    _m("AWS::ECS::ClusterCapacityProviderAssociations", "a generated id", (), (), _generated_id),
     _m("AWS::EC2::SubnetRouteTableAssociation", "the association id (rtbassoc-…)", ("Id",),
        ("SubnetId", "RouteTableId"), _plain_id("rtbassoc", "Id")),
     _m("AWS::EC2::VPCGatewayAttachment", "a generated id", (), ("VpcId",), _generated_id),

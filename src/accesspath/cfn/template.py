@@ -532,10 +532,17 @@ class TemplateLoader:
                     self.report("missing-property", f"resource '{logical_id}' ({type_}) has no '{required}'"
                                 " property", Severity.ERROR, declaration.position)
             identity = identity_of(model, ResourceContext(logical_id, type_, properties, self._deployment))
+        # Only cfn-init's part of Metadata is resolved: it can configure the instance (container instances'
+        # /etc/ecs/ecs.config); other metadata is for tools and must not raise issues.
+        metadata_node = declaration.attribute("Metadata")
+        init_node = _member_of(metadata_node, "AWS::CloudFormation::Init") if metadata_node is not None and \
+            metadata_node.is_object else None
+        cfn_init = self.resolver.resolve(init_node) if init_node is not None else None
         self.resources[logical_id] = Resource(
             logical_id, type_, properties, declaration.condition, declaration.position, identity.physical_id,
             MappingProxyType(dict(identity.attributes)), self.name,
-            tuple(name for name, _ in declaration.depends_on), model is not None)
+            tuple(name for name, _ in declaration.depends_on), model is not None,
+            cfn_init if isinstance(cfn_init, Node) else None)
 
     def _load_outputs(self) -> tuple[dict[str, Output], dict[str, Export]]:
         outputs: dict[str, Output] = {}

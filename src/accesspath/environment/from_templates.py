@@ -14,12 +14,16 @@ from importlib import resources
 from typing import Any
 
 from accesspath.cfn.model import Resource, StackSet, Symbolic
+from accesspath.environment.container_instances import (
+    build_instances,
+    default_capacity_providers,
+    service_capacity_providers,
+)
 from accesspath.environment.model import (
     Container,
     EcsService,
     Environment,
     Gateway,
-    Instance,
     ResourcePolicyHolder,
     Role,
     Route,
@@ -43,6 +47,9 @@ MODELLED = frozenset({
     "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::Logs::LogGroup", "AWS::ECR::Repository",
     "AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::KMS::Key", "AWS::SecretsManager::Secret",
     "AWS::SecretsManager::ResourcePolicy", "AWS::SSM::Parameter", "AWS::DynamoDB::Table",
+    # container instances (environment.container_instances)
+    "AWS::AutoScaling::AutoScalingGroup", "AWS::AutoScaling::LaunchConfiguration", "AWS::EC2::LaunchTemplate",
+    "AWS::EC2::SpotFleet", "AWS::ECS::CapacityProvider", "AWS::ECS::ClusterCapacityProviderAssociations",
 })
 
 
@@ -215,26 +222,8 @@ class _Builder:
             for key in (self.physical(r), self.attribute(r, "Arn") or "", r.logical_id):
                 if names:
                     profiles[key] = names[0]
-        instances = {}
-        for r in by_type.get("AWS::EC2::Instance", []):
-            instance_id = self.physical(r)
-            interfaces = r.property("NetworkInterfaces")
-            first = interfaces.value[0] if interfaces is not None and interfaces.is_array and interfaces.value else None
-            subnet_id = self.text(r, "SubnetId") or self.member_text(first, "SubnetId")
-            groups_ids = self.texts(r, "SecurityGroupIds") or self.texts_of(self.member(first, "GroupSet"),
-                                                                           f"{r.logical_id}.GroupSet", r)
-            public = self.member_text(first, "AssociatePublicIpAddress")
-            subnet = subnets.get(subnet_id or "")
-            has_public_ip = (public == "true") if public is not None else bool(subnet and subnet.map_public_ip)
-            profile = self.text(r, "IamInstanceProfile")
-            metadata = r.property("MetadataOptions")
-            hop = self.member_text(metadata, "HttpPutResponseHopLimit")
-            user_data_node = r.property("UserData")
-            user_data = self.value(user_data_node) if user_data_node is not None else None
-            instances[instance_id] = Instance(
-                instance_id, subnet_id, groups_ids, profiles.get(profile or "", profile) if profile else None,
-                user_data if isinstance(user_data, str) else None, self.member_text(metadata, "HttpTokens"),
-                int(hop) if hop and hop.isdigit() else None, has_public_ip, r.logical_id, r.position)
+        instances = build_instances(self, by_type, subnets, profiles,
+                                    {name: role.managed_policy_arns for name, role in roles.items()})
 
         tasks = {}
         for r in by_type.get("AWS::ECS::TaskDefinition", []):
@@ -261,6 +250,7 @@ class _Builder:
                 r.logical_id, r.position)
 
         services = {}
+        cluster_defaults = default_capacity_providers(self, by_type)
         for r in by_type.get("AWS::ECS::Service", []):
             network = self.member(r.property("NetworkConfiguration"), "AwsvpcConfiguration")
             name = self.text(r, "ServiceName") or r.logical_id
@@ -272,7 +262,8 @@ class _Builder:
                 self.texts_of(self.member(network, "Subnets"), f"{r.logical_id}.Subnets", r),
                 self.texts_of(self.member(network, "SecurityGroups"), f"{r.logical_id}.SecurityGroups", r),
                 (self.member_text(network, "AssignPublicIp") or "DISABLED") == "ENABLED",
-                self.flag(r, "EnableExecuteCommand", False), r.logical_id, r.position)
+                self.flag(r, "EnableExecuteCommand", False), r.logical_id, r.position,
+                service_capacity_providers(self, r, self.text(r, "Cluster") or "default", cluster_defaults))
 
         holders = self.resource_holders(by_type)
         return Environment(

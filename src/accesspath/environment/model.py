@@ -161,6 +161,18 @@ class Instance:
     public_ip: bool = False
     logical_id: str | None = None
     position: Position | None = None
+    # What makes it an ECS container instance (environment.container_instances); defaults: a plain instance.
+    source: str = "instance"              # "instance", "auto-scaling-group" or "spot-fleet"
+    subnet_ids: tuple[str, ...] = ()      # every subnet it launches in (an Auto Scaling group's VPCZoneIdentifier)
+    cluster: str | None = None            # the cluster its ECS agent joins; None: not a container instance
+    http_endpoint: str | None = None      # MetadataOptions.HttpEndpoint ("disabled" turns IMDS off)
+    agent_config: tuple[tuple[str, str], ...] = ()  # ECS_* settings its boot configuration writes
+    imds_iptables_block: bool = False     # an iptables DROP of docker+ traffic to 169.254.169.254 at boot
+    capacity_providers: tuple[str, ...] = ()   # ECS capacity providers backed by its Auto Scaling group
+    unread: tuple[str, ...] = ()          # parts of its configuration accesspath could not read, and why
+
+    def agent_setting(self, name: str) -> str | None:
+        return next((value for key, value in self.agent_config if key == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +211,7 @@ class EcsService:
     enable_execute_command: bool = False
     logical_id: str | None = None
     position: Position | None = None
+    capacity_providers: tuple[str, ...] = ()   # its capacity provider strategy (or the cluster's default one)
 
 
 @dataclass(frozen=True, slots=True)

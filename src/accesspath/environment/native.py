@@ -102,7 +102,11 @@ def to_document(env: Environment) -> dict[str, Any]:
                    "logicalId": r.logical_id} for r in env.roles.values()],
         "instances": [{"id": i.id, "subnetId": i.subnet_id, "securityGroupIds": list(i.security_group_ids),
                        "roleName": i.role_name, "userData": i.user_data, "httpTokens": i.http_tokens,
-                       "hopLimit": i.hop_limit, "publicIp": i.public_ip, "logicalId": i.logical_id}
+                       "hopLimit": i.hop_limit, "publicIp": i.public_ip, "logicalId": i.logical_id,
+                       "source": i.source, "subnetIds": list(i.subnet_ids), "cluster": i.cluster,
+                       "httpEndpoint": i.http_endpoint, "agentConfig": dict(i.agent_config),
+                       "imdsIptablesBlock": i.imds_iptables_block, "capacityProviders": list(i.capacity_providers),
+                       "unread": list(i.unread)}
                       for i in env.instances.values()],
         "taskDefinitions": [{"family": t.family, "arn": t.arn, "taskRoleName": t.task_role_name,
                              "executionRoleName": t.execution_role_name, "networkMode": t.network_mode,
@@ -114,7 +118,8 @@ def to_document(env: Environment) -> dict[str, Any]:
                       "launchType": s.launch_type, "platformVersion": s.platform_version,
                       "subnetIds": list(s.subnet_ids), "securityGroupIds": list(s.security_group_ids),
                       "assignPublicIp": s.assign_public_ip, "enableExecuteCommand": s.enable_execute_command,
-                      "logicalId": s.logical_id} for s in env.services.values()],
+                      "logicalId": s.logical_id, "capacityProviders": list(s.capacity_providers)}
+                     for s in env.services.values()],
         "resources": [{"kind": r.kind, "arn": r.arn, "name": r.name, "policy": _policy(r.policy),
                        "logicalId": r.logical_id, **({"kmsKeyId": r.kms_key} if r.kms_key else {})}
                       for r in env.resources.values()],
@@ -135,11 +140,12 @@ _ALLOWED: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
     "a gateway": "id kind vpcId subnetId",
     "a VPC endpoint": "id vpcId serviceName type privateDns subnetIds securityGroupIds routeTableIds policy logicalId",
     "a role": "name arn trustPolicy policies permissionsBoundary managedPolicyArns unresolved logicalId",
-    "an instance": "id subnetId securityGroupIds roleName userData httpTokens hopLimit publicIp logicalId",
+    "an instance": ("id subnetId securityGroupIds roleName userData httpTokens hopLimit publicIp logicalId source"
+                    " subnetIds cluster httpEndpoint agentConfig imdsIptablesBlock capacityProviders unread"),
     "a task definition": "family arn taskRoleName executionRoleName networkMode compatibilities containers logicalId",
     "a container": "name image logDriver logOptions secrets",
     "an ECS service": ("name cluster taskDefinition launchType platformVersion subnetIds securityGroupIds"
-                       " assignPublicIp enableExecuteCommand logicalId"),
+                       " assignPublicIp enableExecuteCommand logicalId capacityProviders"),
     "a resource": "kind arn name policy logicalId kmsKeyId",
     "a policy entry": "id document",
 }.items()}
@@ -314,7 +320,12 @@ def from_text(text: str, source: str) -> Environment:
                             r.texts(f, "securityGroupIds"), r.text(f, "roleName", "an instance"),
                             r.text(f, "userData", "an instance"), r.text(f, "httpTokens", "an instance"),
                             r.number(f, "hopLimit"), r.flag(f, "publicIp", False), r.text(f, "logicalId", "an instance"),
-                            item.start)
+                            item.start, source=r.text(f, "source", "an instance") or "instance",
+                            subnet_ids=r.texts(f, "subnetIds"), cluster=r.text(f, "cluster", "an instance"),
+                            http_endpoint=r.text(f, "httpEndpoint", "an instance"),
+                            agent_config=r.mapping(f, "agentConfig"),
+                            imds_iptables_block=r.flag(f, "imdsIptablesBlock", False),
+                            capacity_providers=r.texts(f, "capacityProviders"), unread=r.texts(f, "unread"))
         instances[instance.id] = instance
     tasks = {}
     for item in r.items(top.get("taskDefinitions"), "taskDefinitions"):
@@ -341,7 +352,8 @@ def from_text(text: str, source: str) -> Environment:
                              r.text(f, "launchType", "an ECS service"), r.text(f, "platformVersion", "an ECS service"),
                              r.texts(f, "subnetIds"), r.texts(f, "securityGroupIds"),
                              r.flag(f, "assignPublicIp", False), r.flag(f, "enableExecuteCommand", False),
-                             r.text(f, "logicalId", "an ECS service"), item.start)
+                             r.text(f, "logicalId", "an ECS service"), item.start,
+                             r.texts(f, "capacityProviders"))
         services[service.name] = service
     resources = {}
     kinds = {"s3-bucket": PolicyType.RESOURCE, "sqs-queue": PolicyType.RESOURCE, "kms-key": PolicyType.KMS_KEY,
