@@ -122,33 +122,6 @@ def test_task_role_without_ecs_tasks_in_its_trust_policy_cannot_be_assumed(capsy
     assert "ecs-tasks.amazonaws.com" in step["fix"]
 
 
-EC2_TEMPLATE = str(EXAMPLES / "ec2-launch-type" / "template.yaml")
-
-
-def test_ec2_launch_type_checks_the_container_agent(capsys) -> None:
-    code, report = check(capsys, EC2_TEMPLATE, "--service", "Service", "--instance", "ContainerInstance")
-    assert code == 0 and report["launchType"] == "EC2"
-    agent = {n: s for n, s in steps(report).items() if n.startswith("agent:")}
-    assert set(agent) == {"agent: discover poll endpoint", "agent: register container instance",
-                          "agent: poll (ecs-agent)", "agent: telemetry (ecs-telemetry)"}
-    assert agent["agent: poll (ecs-agent)"]["path"].endswith("(com.amazonaws.us-east-1.ecs-agent)")
-    assert agent["agent: register container instance"]["resource"].endswith(":cluster/default")
-    assert all(s["principal"].startswith("arn:aws:sts::123456789012:assumed-role/ecs-container-instance/i-")
-               for s in agent.values())
-
-
-def test_ec2_launch_type_without_the_ecs_agent_endpoint(capsys) -> None:
-    code, report = check(capsys, EC2_TEMPLATE, "--service", "Service", "--instance", "ContainerInstance",
-                         "--param", "EcsAgentEndpoint=false")
-    bad = {n for n, s in steps(report).items() if s["status"] != "ok"}
-    assert code == 1 and bad == {"agent: poll (ecs-agent)"}
-
-
-def test_ec2_service_without_an_instance_is_a_clear_error(capsys) -> None:
-    assert main(["launch-check", EC2_TEMPLATE, "--service", "Service"]) == 2
-    assert "give --instance" in capsys.readouterr().err
-
-
 def test_secret_with_a_customer_managed_key_needs_kms_decrypt(capsys) -> None:
     # Secrets Manager decrypts with the caller's permissions, via the service (kms:ViaService).
     code, report = check(capsys, SEED_001, "--service", "Service", "--param", "SecretEncryption=customer-managed")

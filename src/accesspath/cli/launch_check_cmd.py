@@ -36,7 +36,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--launch-type", choices=("FARGATE", "EC2"), default=None,
                         help="with --task-definition: the launch type (default: FARGATE if compatible)")
     parser.add_argument("--instance", default=None,
-                        help="EC2 launch type: the container instance whose agent and network are used")
+                        help="EC2 launch type: the container instance (EC2 instance, Auto Scaling group or spot"
+                             " fleet) the task runs on (default: one that joins the service's cluster or capacity"
+                             " provider)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     parser.set_defaults(run=run)
 
@@ -79,21 +81,22 @@ def report_json(report: Any) -> dict[str, Any]:
             "gate": result.deciding_gate.value if result is not None and result.deciding_gate else None,
             "statements": [_match_to_json(m) for m in result.deciding_statements] if result is not None else [],
             "message": (s.decision.message if s.decision else (result.message if result else None)) or None,
-            "stoppedReason": s.stopped_reason or None, "fix": s.fix or None,
+            "stoppedReason": s.stopped_reason or None, "fix": s.fix or None, "detail": s.detail or None,
             "notes": list(s.decision.notes) if s.decision else [],
         })
-    return {"subject": report.subject, "launchType": report.launch_type, "ready": report.ready, "steps": steps,
+    return {"subject": report.subject, "launchType": report.launch_type, "ready": report.ready,
+            "undetermined": report.undetermined, "steps": steps,
             "notes": list(report.notes)}
 
 
 def report_text(report: Any) -> str:
-    lines = [f"launch-check of {report.subject} ({report.launch_type}): "
-             f"{'ready' if report.ready else 'NOT READY'}"]
+    verdict = "ready" if report.ready else "UNDETERMINED" if report.undetermined else "NOT READY"
+    lines = [f"launch-check of {report.subject} ({report.launch_type}): {verdict}"]
     for step in report.steps:
         target = f" {step.request.action} on {step.request.resource}" if step.request else ""
         lines.append(f"  [{step.status}] {step.name}:{target}")
-        if step.ok and step.detail:
-            lines.append(f"      via {step.detail}")
+        if step.detail and (step.ok or step.status == "undetermined"):
+            lines.append(f"      {'via ' if step.ok else ''}{step.detail}")
         if not step.ok:
             path, result = step.network_path, step.authorization
             if path is not None:

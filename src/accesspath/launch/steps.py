@@ -22,6 +22,13 @@ from accesspath.engine import (
     principal_from_arn,
 )
 from accesspath.environment.callers import Caller, task_id_for
+from accesspath.environment.container_credentials import (
+    NO_INSTANCES_MESSAGE,
+    cluster_name,
+    network_mode,
+    service_instances,
+    uses_ec2,
+)
 from accesspath.environment.decide import DEFAULT_ENDPOINT_POLICY, CallDecision, Decider
 from accesspath.environment.model import (
     Container,
@@ -52,7 +59,7 @@ class LaunchStep:
     name: str                         # "registry auth", "image manifest", ...
     principal: str
     request: IamRequest | None        # None for purely network steps (a public image pull)
-    status: str                       # ok, denied, unreachable
+    status: str                       # ok, denied, unreachable, undetermined
     decision: CallDecision | None
     stopped_reason: str = ""          # what ECS would show, when the step fails
     fix: str = ""
@@ -84,6 +91,11 @@ class LaunchReport:
     def ready(self) -> bool:
         return all(step.ok for step in self.steps)
 
+    @property
+    def undetermined(self) -> bool:
+        """Nothing failed, but a step depends on what accesspath was not given."""
+        return not self.ready and all(step.ok or step.status == "undetermined" for step in self.steps)
+
 
 class LaunchChecker:
     def __init__(self, env: Environment, decider: Decider) -> None:
@@ -98,24 +110,81 @@ class LaunchChecker:
             names = ", ".join(s.logical_id or s.name for s in self.env.services.values()) or "none"
             raise UsageError(f"--service '{ref}' is not an ECS service of the environment (services: {names})")
         task = self._task(service.task_definition)
-        if service.subnet_ids:
-            placement = CallerPlacement(service.subnet_ids[0], service.security_group_ids, service.assign_public_ip)
+        if uses_ec2(service, task):
+            return self._ec2_service(service, task, instance)
+        if not service.subnet_ids:
+            raise UsageError(f"service '{ref}' runs on Fargate but has no awsvpc subnets in the templates")
+        placement = CallerPlacement(service.subnet_ids[0], service.security_group_ids, service.assign_public_ip)
+        return self.check(task, placement, service=service)
+
+    def _ec2_service(self, service: EcsService, task: TaskDefinition, instance_ref: str | None) -> LaunchReport:
+        """An EC2 launch-type or capacity-provider service: placed on a container instance of its cluster."""
+        subject = f"service {service.logical_id or service.name}"
+        kind = _ec2_kind(service)
+        notes: list[str] = []
+        if instance_ref is not None:
+            host = self._instance(instance_ref, None)
+            assert host is not None
         else:
-            # bridge or host network mode: the task uses its container instance's network.
-            host = self._instance(instance, None)
-            if host is None or host.subnet_id is None:
-                raise UsageError(f"service '{ref}' has no awsvpc subnets: give --instance (the container instance"
-                                 " it runs on) or --task-definition with --subnet")
+            placed, unknown = service_instances(self.env, service)
+            if not placed:
+                where = (f"capacity providers {', '.join(service.capacity_providers)} of cluster"
+                         if service.capacity_providers else "cluster")
+                if unknown:
+                    names = ", ".join(i.logical_id or i.id for i in unknown)
+                    step = LaunchStep("placement", "ecs.amazonaws.com", None, "undetermined", None,
+                                      detail=(f"no container instance of the templates joins {where}"
+                                              f" '{cluster_name(service.cluster)}', and the cluster of {names} cannot"
+                                              f" be read: {'; '.join(u for i in unknown for u in i.unread)}"),
+                                      fix="give --instance (the container instance the task runs on)")
+                else:
+                    step = LaunchStep("placement", "ecs.amazonaws.com", None, "denied", None,
+                                      NO_INSTANCES_MESSAGE.format(service=service.name),
+                                      f"launch container instances that join {where}"
+                                      f" '{cluster_name(service.cluster)}' (ECS_CLUSTER={cluster_name(service.cluster)}"
+                                      " in /etc/ecs/ecs.config in their user data)")
+                return LaunchReport(subject, kind, (step,), ())
+            host = placed[0]
+            if len(placed) > 1:
+                notes.append("the tasks can also be placed on " + ", ".join(i.logical_id or i.id for i in placed[1:])
+                             + f"; checked on {host.logical_id or host.id} (give --instance for another)")
+        mode = network_mode(task)
+        pre: list[LaunchStep] = []
+        if mode == "awsvpc":
+            if not service.subnet_ids:
+                raise UsageError(f"service '{service.logical_id or service.name}' uses awsvpc network mode but has no"
+                                 " subnets in its NetworkConfiguration")
+            if service.assign_public_ip:
+                pre.append(LaunchStep("network configuration", "-", None, "denied", None,
+                                      "InvalidParameterException: Assign public IP is not supported for this launch"
+                                      " type.",
+                                      "set AssignPublicIp: DISABLED (awsvpc tasks on EC2 never get a public IP;"
+                                      " route through a NAT gateway or VPC endpoints)"))
+            # An awsvpc task on EC2 gets its own ENI in the service's subnets, without a public IP.
+            placement = CallerPlacement(service.subnet_ids[0], service.security_group_ids, False)
+        else:
+            if host.subnet_id is None:
+                raise UsageError(f"container instance '{host.logical_id or host.id}' has no subnet in the templates")
             placement = CallerPlacement(host.subnet_id, host.security_group_ids, host.public_ip)
-        return self.check(task, placement, service=service, instance_ref=instance)
+        report = self.check(task, placement, service=service, launch_type="EC2", host=host)
+        return LaunchReport(subject, kind, tuple(pre) + report.steps, tuple(notes) + report.notes)
 
     def for_task_definition(self, ref: str, subnet: str, security_groups: tuple[str, ...] = (),
                             launch_type: str | None = None, instance: str | None = None) -> LaunchReport:
         task = self._task(ref)
         if subnet not in self.env.subnets:
             raise UsageError(f"--subnet '{subnet}' is not a subnet of the environment")
-        return self.check(task, CallerPlacement(subnet, security_groups), launch_type=launch_type,
-                          instance_ref=instance)
+        host = self._instance(instance, None)
+        notes: list[str] = []
+        kind = (launch_type or ("FARGATE" if "FARGATE" in task.compatibilities else "EC2")).upper()
+        if kind == "EC2" and host is None:
+            placed = [i for i in self.env.instances.values() if i.cluster == "default"]
+            if placed:
+                host = placed[0]
+                notes.append(f"run on container instance {host.logical_id or host.id} of the default cluster"
+                             " (give --instance for another)")
+        report = self.check(task, CallerPlacement(subnet, security_groups), launch_type=launch_type, host=host)
+        return LaunchReport(report.subject, report.launch_type, report.steps, tuple(notes) + report.notes)
 
     def _task(self, ref: str) -> TaskDefinition:
         task = next((t for t in self.env.task_definitions.values() if ref in (t.logical_id, t.family, t.arn)), None)
@@ -127,13 +196,13 @@ class LaunchChecker:
     # -- the walk --------------------------------------------------------------------------------
 
     def check(self, task: TaskDefinition, placement: CallerPlacement, *, service: EcsService | None = None,
-              launch_type: str | None = None, instance_ref: str | None = None) -> LaunchReport:
+              launch_type: str | None = None, host: Instance | None = None) -> LaunchReport:
         env = self.env
         kind = (launch_type or (service.launch_type if service else None)
                 or ("FARGATE" if "FARGATE" in task.compatibilities else "EC2")).upper()
         steps: list[LaunchStep] = []
         notes: list[str] = []
-        cluster = service.cluster if service else "default"
+        cluster = cluster_name(service.cluster) if service else "default"
         task_id = task_id_for(service.name if service else task.family)
         task_arn = f"arn:{env.partition}:ecs:{env.region}:{env.account}:task/{cluster}/{task_id}"
         execution_role = env.role_by_name_or_arn(task.execution_role_name) if task.execution_role_name else None
@@ -148,29 +217,46 @@ class LaunchChecker:
             elif role is not None:
                 steps.append(self._assume(label, role, task_arn))
 
-        instance = None
-        if kind == "EC2":
-            instance = self._instance(instance_ref, placement)
-            if instance is None:
-                notes.append("EC2 launch type without --instance: the container agent's calls are not checked")
-            else:
-                steps.extend(self._agent_steps(instance, cluster))
         pull_placement = placement
-        if kind == "EC2" and instance is not None and instance.subnet_id:
-            # On EC2 the container agent pulls images and reads secrets from the instance.
-            pull_placement = CallerPlacement(instance.subnet_id, instance.security_group_ids, instance.public_ip)
-
-        if execution_role is None and any(_needs_execution_role(c) for c in task.containers):
-            steps.append(LaunchStep("execution role", "-", None, "denied", None,
-                                    "ResourceInitializationError: the task definition has no execution role, which"
-                                    " ECR images, awslogs and secrets require",
-                                    "set ExecutionRoleArn on the task definition"))
-        exec_caller = self._caller(execution_role, pull_placement, task_id) if execution_role else None
+        pull_caller: Caller | None = None
+        if kind == "EC2":
+            if host is None:
+                notes.append("EC2 launch type without a container instance (give --instance): the container agent's"
+                             " calls are not checked, and image pulls and awslogs are checked as the execution role")
+                pull_caller = self._caller(execution_role, placement, task_id) if execution_role else None
+            else:
+                steps.extend(self._agent_steps(host, cluster))
+                if host.subnet_id:
+                    # On EC2 the agent and Docker on the instance pull images, read secrets and send awslogs,
+                    # from the instance's network.
+                    pull_placement = CallerPlacement(host.subnet_id, host.security_group_ids, host.public_ip)
+                instance_role = env.role_by_name_or_arn(host.role_name) if host.role_name else None
+                # ECR user guide, "Using Amazon ECR images with Amazon ECS": the container instance role pulls
+                # on EC2; the agent uses the task execution role instead when the task definition has one.
+                if execution_role is not None:
+                    pull_caller = self._caller(execution_role, pull_placement, task_id)
+                elif instance_role is not None:
+                    pull_caller = self._caller(instance_role, pull_placement, host.id)
+            if execution_role is None and any(c.secrets for c in task.containers):
+                steps.append(LaunchStep("execution role", "-", None, "denied", None,
+                                        "ClientException: When you are specifying container secrets, you must also"
+                                        " specify a value for 'executionRoleArn'.",
+                                        "set ExecutionRoleArn on the task definition (secrets need an execution"
+                                        " role on every launch type)"))
+        else:
+            if execution_role is None and any(_needs_execution_role(c) for c in task.containers):
+                steps.append(LaunchStep("execution role", "-", None, "denied", None,
+                                        "ResourceInitializationError: the task definition has no execution role, which"
+                                        " ECR images, awslogs and secrets require on Fargate",
+                                        "set ExecutionRoleArn on the task definition"))
+            pull_caller = self._caller(execution_role, pull_placement, task_id) if execution_role else None
+        secrets_caller = self._caller(execution_role, pull_placement, task_id) if execution_role else None
         for container in task.containers:
-            if exec_caller is not None:
-                steps.extend(self._secret_steps(container, exec_caller))
-                steps.extend(self._image_steps(container, exec_caller, pull_placement))
-                steps.extend(self._log_steps(container, exec_caller, task_id))
+            if secrets_caller is not None:
+                steps.extend(self._secret_steps(container, secrets_caller))
+            if pull_caller is not None:
+                steps.extend(self._image_steps(container, pull_caller, pull_placement))
+                steps.extend(self._log_steps(container, pull_caller, task_id))
             elif container.image and not _is_ecr(container.image):
                 steps.extend(self._image_steps(container, None, pull_placement))
 
@@ -396,26 +482,57 @@ class LaunchChecker:
             raise UsageError(f"--instance '{ref}' is not an EC2 instance of the environment")
         return found
 
-    def _agent_steps(self, instance: Instance, cluster_name: str) -> list[LaunchStep]:
+    def _agent_steps(self, instance: Instance, cluster: str) -> list[LaunchStep]:
+        """The container agent's calls, as the instance role from the instance (seed 001, EC2 launch type:
+        the ecs-agent endpoint serves ecs:Poll, ecs-telemetry ecs:StartTelemetrySession, ecs the rest)."""
+        name = instance.logical_id or instance.id
         role = self.env.role_by_name_or_arn(instance.role_name) if instance.role_name else None
         if role is None or instance.subnet_id is None:
             return [LaunchStep("container agent", "-", None, "denied", None,
-                               "the container instance has no instance profile role: the agent cannot register",
+                               f"container instance {name} has no instance profile role: the agent cannot register",
                                "attach an instance profile with AmazonEC2ContainerServiceforEC2Role")]
+        steps: list[LaunchStep] = []
+        if (instance.http_endpoint or "").lower() == "disabled":
+            # The agent gets the instance role's credentials from IMDS like any SDK on the instance.
+            return [LaunchStep("agent: instance role credentials", "-", None, "denied", None,
+                               "the container instance does not register with the cluster: the ECS agent gets no"
+                               " credentials (IMDS is off)",
+                               f"set MetadataOptions HttpEndpoint: enabled on {name} (block containers from IMDS with"
+                               " the settings for their network mode instead)")]
+        if instance.cluster is not None and instance.cluster != cluster:
+            steps.append(LaunchStep("agent: cluster", "-", None, "denied", None,
+                                    f"container instance {name} registers with cluster '{instance.cluster}', not"
+                                    f" '{cluster}': tasks of '{cluster}' are not placed on it",
+                                    f"set ECS_CLUSTER={cluster} in /etc/ecs/ecs.config in its user data"))
         caller = self._caller(role, CallerPlacement(instance.subnet_id, instance.security_group_ids,
                                                     instance.public_ip), instance.id)
-        cluster = f"arn:{self.env.partition}:ecs:{self.env.region}:{self.env.account}:cluster/{cluster_name}"
+        env = self.env
+        cluster_arn = f"arn:{env.partition}:ecs:{env.region}:{env.account}:cluster/{cluster}"
+        container_instance = (f"arn:{env.partition}:ecs:{env.region}:{env.account}:container-instance/{cluster}/"
+                              f"{task_id_for(instance.id)}")
         failure = "the container instance does not register with the cluster: tasks are not placed on it"
-        return [
+        steps += [
             self._step("agent: discover poll endpoint", caller, IamRequest("ecs:DiscoverPollEndpoint", "*"),
                        via="ecs", failure=failure),
             self._step("agent: register container instance", caller,
-                       IamRequest("ecs:RegisterContainerInstance", cluster), via="ecs", failure=failure),
-            self._step("agent: poll (ecs-agent)", caller, IamRequest("ecs:Poll", "*"), via="ecs-agent",
+                       IamRequest("ecs:RegisterContainerInstance", cluster_arn), via="ecs", failure=failure),
+            self._step("agent: poll (ecs-agent)", caller, IamRequest("ecs:Poll", container_instance), via="ecs-agent",
                        failure=failure),
-            self._step("agent: telemetry (ecs-telemetry)", caller, IamRequest("ecs:StartTelemetrySession", "*"),
-                       via="ecs-telemetry", failure="container metrics are not delivered"),
+            self._step("agent: telemetry (ecs-telemetry)", caller,
+                       IamRequest("ecs:StartTelemetrySession", container_instance), via="ecs-telemetry",
+                       failure="container metrics are not delivered"),
+            self._step("agent: submit task state", caller, IamRequest("ecs:SubmitTaskStateChange", cluster_arn),
+                       via="ecs", failure="the task stays PENDING: the agent cannot report its state"),
         ]
+        return steps
+
+
+def _ec2_kind(service: EcsService) -> str:
+    if service.launch_type:
+        return service.launch_type.upper()
+    if service.capacity_providers:
+        return f"EC2, capacity provider {', '.join(service.capacity_providers)}"
+    return "EC2"
 
 
 def _is_ecr(image: str) -> bool:
