@@ -50,8 +50,8 @@ def test_bridge_service_without_execution_role_pulls_and_logs_as_the_instance_ro
     agent = {n for n in by_name if n.startswith("agent:")}
     assert agent == {"agent: discover poll endpoint", "agent: register container instance", "agent: poll (ecs-agent)",
                      "agent: telemetry (ecs-telemetry)", "agent: submit task state"}
-    assert by_name["agent: poll (ecs-agent)"]["path"].endswith("(com.amazonaws.us-east-1.ecs-agent)")
-    assert by_name["agent: telemetry (ecs-telemetry)"]["path"].endswith("(com.amazonaws.us-east-1.ecs-telemetry)")
+    assert by_name["agent: poll (ecs-agent)"]["path"]["description"].endswith("(com.amazonaws.us-east-1.ecs-agent)")
+    assert by_name["agent: telemetry (ecs-telemetry)"]["path"]["description"].endswith("(com.amazonaws.us-east-1.ecs-telemetry)")
     assert by_name["agent: register container instance"]["resource"].endswith(":cluster/workers")
 
 
@@ -85,7 +85,7 @@ def test_launch_configuration_cluster_joined_through_cfn_init_via_nat(capsys) ->
     assert code == 0
     register = steps(report)["agent: register container instance"]
     assert register["resource"].endswith(":cluster/ec2-launch-configuration-ECSCluster-GD2RQYT5FUAMV")
-    assert register["path"].startswith("NAT gateway nat-")
+    assert register["path"]["description"].startswith("NAT gateway nat-")
 
 
 def test_private_instances_without_nat_cannot_register(capsys) -> None:
@@ -99,7 +99,7 @@ def test_instances_in_a_public_subnet_get_a_public_ip_from_map_public_ip_on_laun
     code, report = check(capsys, str(LAUNCH_CONFIGURATION), "--service", "Service", "--param", "Nat=false",
                          "--param", "HostSubnets=public")
     assert code == 0
-    assert steps(report)["agent: register container instance"]["path"].startswith("internet gateway igw-")
+    assert steps(report)["agent: register container instance"]["path"]["description"].startswith("internet gateway igw-")
 
 
 def test_no_container_instance_in_the_cluster_is_ecs_own_message(capsys, tmp_path) -> None:

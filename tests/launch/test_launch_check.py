@@ -30,8 +30,8 @@ def test_all_endpoints_ready(capsys) -> None:
     names = set(steps(report))
     assert {"assume task role", "assume execution role", "registry auth", "image manifest", "image layers",
             "layer download (S3)", "awslogs create stream", "awslogs put events", "secret DB_PASSWORD"} <= names
-    assert steps(report)["image manifest"]["path"].endswith("(com.amazonaws.us-east-1.ecr.dkr)")
-    assert steps(report)["registry auth"]["path"].endswith("(com.amazonaws.us-east-1.ecr.api)")
+    assert steps(report)["image manifest"]["path"]["description"].endswith("(com.amazonaws.us-east-1.ecr.dkr)")
+    assert steps(report)["registry auth"]["path"]["description"].endswith("(com.amazonaws.us-east-1.ecr.api)")
 
 
 @pytest.mark.parametrize("switch, failing", [
@@ -72,8 +72,8 @@ def test_organization_only_s3_endpoint_policy_blocks_ecr_layer_downloads(capsys)
     assert code == 1
     step = steps(report)["layer download (S3)"]
     assert step["status"] == "denied" and "403 Forbidden" in step["stoppedReason"]
-    assert step["gate"] == "vpc-endpoint" and step["decision"] == "implicitDeny"
-    assert step["path"].startswith("gateway endpoint vpce-") and step["path"].endswith("(com.amazonaws.us-east-1.s3)")
+    assert step["decidingGate"] == "vpc-endpoint" and step["decision"] == "implicitDeny"
+    assert step["path"]["kind"] == "gateway-endpoint" and step["path"]["serviceName"] == "com.amazonaws.us-east-1.s3"
     assert "presigned by ECR" in step["fix"]
     assert {n for n, s in steps(report).items() if s["status"] != "ok"} == {"layer download (S3)"}
 
@@ -127,7 +127,7 @@ def test_secret_with_a_customer_managed_key_needs_kms_decrypt(capsys) -> None:
     code, report = check(capsys, SEED_001, "--service", "Service", "--param", "SecretEncryption=customer-managed")
     step = steps(report)["secret DB_PASSWORD key"]
     assert code == 1 and step["status"] == "denied" and step["action"] == "kms:Decrypt"
-    assert step["gate"] == "identity" and "web-execution-role" in step["fix"]
+    assert step["decidingGate"] == "identity" and "web-execution-role" in step["fix"]
     assert "ResourceInitializationError: unable to pull secrets" in step["stoppedReason"]
     code, report = check(capsys, SEED_001, "--service", "Service")
     assert "secret DB_PASSWORD key" not in steps(report)  # the AWS managed key needs no check

@@ -67,41 +67,43 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report_json(report: Any) -> dict[str, Any]:
-    from accesspath.simulate import _match_to_json
+    from accesspath.cli.json_vocabulary import path_json, result_fields
 
     steps = []
     for s in report.steps:
         result, path = s.authorization, s.network_path
         steps.append({
-            "step": s.name, "status": s.status, "principal": s.principal,
+            "step": s.name, "status": s.status, "required": s.required, "principal": s.principal,
             "action": s.request.action if s.request else None,
             "resource": s.request.resource if s.request else None,
-            "path": path.describe() if path is not None else None,
+            "path": path_json(path),
             "decision": result.decision.value if result is not None else (s.decision.decision if s.decision else None),
-            "gate": result.deciding_gate.value if result is not None and result.deciding_gate else None,
-            "statements": [_match_to_json(m) for m in result.deciding_statements] if result is not None else [],
+            **result_fields(result),
             "message": (s.decision.message if s.decision else (result.message if result else None)) or None,
-            "stoppedReason": s.stopped_reason or None, "fix": s.fix or None, "detail": s.detail or None,
+            "detail": s.detail or None,
+            "stoppedReason": s.stopped_reason or None, "fix": s.fix or None,
             "notes": list(s.decision.notes) if s.decision else [],
         })
     return {"subject": report.subject, "launchType": report.launch_type, "ready": report.ready,
-            "undetermined": report.undetermined, "steps": steps,
+            "undetermined": report.undetermined, "verdict": report.verdict, "steps": steps,
             "notes": list(report.notes)}
 
 
 def report_text(report: Any) -> str:
-    verdict = "ready" if report.ready else "UNDETERMINED" if report.undetermined else "NOT READY"
+    verdict = {"ready": "ready", "not ready": "NOT READY", "undetermined": "UNDETERMINED"}[report.verdict]
     lines = [f"launch-check of {report.subject} ({report.launch_type}): {verdict}"]
     for step in report.steps:
         target = f" {step.request.action} on {step.request.resource}" if step.request else ""
         lines.append(f"  [{step.status}] {step.name}:{target}")
-        if step.detail and (step.ok or step.status == "undetermined"):
-            lines.append(f"      {'via ' if step.ok else ''}{step.detail}")
+        if step.ok and step.detail:
+            lines.append(f"      via {step.detail}")
+        if step.status in ("unavailable", "undetermined", "invalid") and step.detail:
+            lines.append(f"      {step.detail}")
         if not step.ok:
             path, result = step.network_path, step.authorization
             if path is not None:
                 lines.append(f"      path: {path.describe()}")
-            if result is not None and result.deciding_gate is not None:
+            if result is not None and result.deciding_gate is not None and step.status != "undetermined":
                 decided = "".join(f", {m.statement.label} of {m.policy.policy_id}"
                                   + (f" at {m.statement.start}" if m.statement.start else "")
                                   for m in result.deciding_statements[:3])
@@ -114,5 +116,6 @@ def report_text(report: Any) -> str:
                 lines.append(f"      note: {note}")
     for note in report.notes:
         lines.append(f"  note: {note}")
-    lines.append(f"ready: {'true' if report.ready else 'false'}")
+    lines.append(f"ready: {'true' if report.ready else 'false'}"
+                 + (" (undetermined: see the steps above)" if report.verdict == "undetermined" else ""))
     return "\n".join(lines) + "\n"

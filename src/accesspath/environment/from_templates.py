@@ -9,6 +9,7 @@ never allows; a network value that is unresolved is reported and left out.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -50,6 +51,7 @@ MODELLED = frozenset({
     # container instances (environment.container_instances)
     "AWS::AutoScaling::AutoScalingGroup", "AWS::AutoScaling::LaunchConfiguration", "AWS::EC2::LaunchTemplate",
     "AWS::EC2::SpotFleet", "AWS::ECS::CapacityProvider", "AWS::ECS::ClusterCapacityProviderAssociations",
+    "AWS::EC2::DHCPOptions", "AWS::EC2::VPCDHCPOptionsAssociation",
 })
 
 
@@ -156,6 +158,14 @@ class _Builder:
             vpc = Vpc(self.physical(r), self.text(r, "CidrBlock"), self.flag(r, "EnableDnsSupport", True),
                       self.flag(r, "EnableDnsHostnames", False), r.position)
             vpcs[vpc.id] = vpc
+        # Custom DNS (VPC user guide, "DHCP option sets"): DomainNameServers other than AmazonProvidedDNS.
+        dhcp_servers = {self.physical(r): self.texts(r, "DomainNameServers")
+                        for r in by_type.get("AWS::EC2::DHCPOptions", [])}
+        for r in by_type.get("AWS::EC2::VPCDHCPOptionsAssociation", []):
+            vpc_id, options_id = self.text(r, "VpcId"), self.text(r, "DhcpOptionsId")
+            servers = tuple(s for s in dhcp_servers.get(options_id or "", ()) if s != "AmazonProvidedDNS")
+            if vpc_id in vpcs and servers:
+                vpcs[vpc_id] = replace(vpcs[vpc_id], dns_servers=servers)
 
         associations = {}
         for r in by_type.get("AWS::EC2::SubnetRouteTableAssociation", []):

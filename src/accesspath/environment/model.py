@@ -20,6 +20,9 @@ class Vpc:
     dns_support: bool = True       # EnableDnsSupport defaults to true
     dns_hostnames: bool = False    # EnableDnsHostnames defaults to false for non-default VPCs
     position: Position | None = None
+    # The DNS servers of the VPC's DHCP options when they are not AmazonProvidedDNS: whether those
+    # answer an endpoint's private DNS name with its private addresses is outside the templates.
+    dns_servers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

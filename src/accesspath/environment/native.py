@@ -79,7 +79,8 @@ def to_document(env: Environment) -> dict[str, Any]:
         FORMAT: VERSION,
         "account": env.account, "region": env.region, "partition": env.partition,
         "organizationId": env.organization_id,
-        "vpcs": [{"id": v.id, "cidr": v.cidr, "dnsSupport": v.dns_support, "dnsHostnames": v.dns_hostnames}
+        "vpcs": [{"id": v.id, "cidr": v.cidr, "dnsSupport": v.dns_support, "dnsHostnames": v.dns_hostnames,
+                  **({"dnsServers": list(v.dns_servers)} if v.dns_servers else {})}
                  for v in env.vpcs.values()],
         "subnets": [{"id": s.id, "vpcId": s.vpc_id, "cidr": s.cidr, "routeTableId": s.route_table_id,
                      "availabilityZone": s.availability_zone, "mapPublicIp": s.map_public_ip}
@@ -130,7 +131,7 @@ def to_document(env: Environment) -> dict[str, Any]:
 
 
 _ALLOWED: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
-    "a VPC": "id cidr dnsSupport dnsHostnames",
+    "a VPC": "id cidr dnsSupport dnsHostnames dnsServers",
     "a subnet": "id vpcId cidr routeTableId availabilityZone mapPublicIp",
     "a route table": "id vpcId routes",
     "a route": "destination target targetId",
@@ -258,7 +259,8 @@ def from_text(text: str, source: str) -> Environment:
     for item in r.items(top.get("vpcs"), "vpcs"):
         f = r.obj(item, "a VPC")
         vpc = Vpc(r.text(f, "id", "a VPC", required=True) or "", r.text(f, "cidr", "a VPC"),
-                  r.flag(f, "dnsSupport", True), r.flag(f, "dnsHostnames", False), item.start)
+                  r.flag(f, "dnsSupport", True), r.flag(f, "dnsHostnames", False), item.start,
+                  r.texts(f, "dnsServers"))
         vpcs[vpc.id] = vpc
     for item in r.items(top.get("subnets"), "subnets"):
         f = r.obj(item, "a subnet")

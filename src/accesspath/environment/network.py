@@ -57,6 +57,10 @@ class NetworkPath:
     vpc_id: str | None = None
     reason: str = ""                     # why this path (and, when unreachable, why nothing else)
     notes: tuple[str, ...] = ()          # endpoints that exist but were not used, and why
+    # When unreachable, what blocked it, as data for fixes: "endpoint-security-groups" (the endpoint's
+    # groups do not admit 443 from the caller), "endpoint-without-security-group", "caller-egress",
+    # "no-public-ip" (an internet gateway route, but no public IP), "no-route", "unknown-subnet".
+    blocked_by: str = ""
 
     @property
     def reachable(self) -> bool:
@@ -81,7 +85,8 @@ def find_path(env: Environment, placement: CallerPlacement, services: tuple[Endp
     subnet = env.subnets.get(placement.subnet_id)
     if subnet is None:
         return NetworkPath(PathKind.UNREACHABLE, service_id,
-                           reason=f"subnet '{placement.subnet_id}' is not in the environment")
+                           reason=f"subnet '{placement.subnet_id}' is not in the environment",
+                           blocked_by="unknown-subnet")
     vpc = env.vpcs.get(subnet.vpc_id)
     notes: list[str] = []
     caller_address = placement.address or subnet.sample_address()
@@ -105,10 +110,10 @@ def find_path(env: Environment, placement: CallerPlacement, services: tuple[Endp
                 notes.append(f"{endpoint.id} has private DNS on, but VPC {vpc.id} has DNS support or DNS"
                              " hostnames off, so the private name does not resolve")
                 continue
-            blocked = _interface_blocked(env, placement, subnet, caller_address, endpoint)
+            blocked, blocker = _interface_blocked(env, placement, subnet, caller_address, endpoint)
             if blocked:
                 return NetworkPath(PathKind.UNREACHABLE, service.id, endpoint=endpoint, vpc_id=subnet.vpc_id,
-                                   reason=blocked, notes=tuple(notes))
+                                   reason=blocked, notes=tuple(notes), blocked_by=blocker)
             return NetworkPath(PathKind.INTERFACE_ENDPOINT, service.id, endpoint=endpoint, vpc_id=subnet.vpc_id,
                                reason=f"private DNS of {endpoint.id} answers for the {service.id} host name",
                                notes=tuple(notes))
@@ -130,7 +135,7 @@ def find_path(env: Environment, placement: CallerPlacement, services: tuple[Endp
             if not _egress_allows(env, placement.security_group_ids, None, any_destination=True):
                 return NetworkPath(PathKind.UNREACHABLE, service.id, endpoint=endpoint, vpc_id=subnet.vpc_id,
                                    reason="the caller's security groups allow no outbound HTTPS (443)",
-                                   notes=tuple(notes))
+                                   notes=tuple(notes), blocked_by="caller-egress")
             return NetworkPath(PathKind.GATEWAY_ENDPOINT, service.id, endpoint=endpoint, vpc_id=subnet.vpc_id,
                                reason=f"route table {route_table.id} routes {service.id} through {endpoint.id}",
                                notes=tuple(notes))
@@ -139,7 +144,8 @@ def find_path(env: Environment, placement: CallerPlacement, services: tuple[Endp
     if isinstance(internet, Gateway):
         if not _egress_allows(env, placement.security_group_ids, None, any_destination=True):
             return NetworkPath(PathKind.UNREACHABLE, service_id, vpc_id=subnet.vpc_id,
-                               reason="the caller's security groups allow no outbound HTTPS (443)", notes=tuple(notes))
+                               reason="the caller's security groups allow no outbound HTTPS (443)", notes=tuple(notes),
+                               blocked_by="caller-egress")
         kind = PathKind.NAT_GATEWAY if internet.kind == "nat" else PathKind.INTERNET_GATEWAY
         return NetworkPath(kind, service_id, gateway=internet, vpc_id=subnet.vpc_id,
                            reason=f"the default route of subnet {subnet.id} leads to {internet.id}", notes=tuple(notes))
@@ -147,11 +153,14 @@ def find_path(env: Environment, placement: CallerPlacement, services: tuple[Endp
     return NetworkPath(PathKind.UNREACHABLE, service_id, vpc_id=subnet.vpc_id,
                        reason=f"no usable VPC endpoint for {names} and no route to the internet from subnet"
                               f" {subnet.id}{': ' + internet if internet else ''}; the call times out",
-                       notes=tuple(notes))
+                       notes=tuple(notes), blocked_by="no-public-ip" if internet.endswith(_NO_PUBLIC_IP) else "no-route")
 
 
 def _endpoints_in(env: Environment, vpc_id: str, endpoint_type: str) -> list[VpcEndpoint]:
     return [e for e in env.endpoints.values() if e.vpc_id == vpc_id and e.endpoint_type == endpoint_type]
+
+
+_NO_PUBLIC_IP = ", but the caller has no public IP"
 
 
 def _internet_route(env: Environment, subnet: Subnet, public_ip: bool) -> Gateway | str:
@@ -171,17 +180,17 @@ def _internet_route(env: Environment, subnet: Subnet, public_ip: bool) -> Gatewa
         if route.target_kind == "igw" and gateway is not None:
             if public_ip:
                 return gateway
-            return f"the default route leads to internet gateway {gateway.id}, but the caller has no public IP"
+            return f"the default route leads to internet gateway {gateway.id}{_NO_PUBLIC_IP}"
     return "its route table has no default route to a NAT or internet gateway"
 
 
 def _interface_blocked(env: Environment, placement: CallerPlacement, subnet: Subnet, caller_address: str | None,
-                       endpoint: VpcEndpoint) -> str:
-    """Why HTTPS from the caller to an interface endpoint is blocked, or '' when it is not."""
+                       endpoint: VpcEndpoint) -> tuple[str, str]:
+    """Why HTTPS from the caller to an interface endpoint is blocked and by what, or ('', '') when it is not."""
     endpoint_groups = [env.security_groups.get(g) for g in endpoint.security_group_ids]
     if not endpoint.security_group_ids:
         return (f"{endpoint.id} has no security group in the template (the VPC's default group admits only its own"
-                " members): HTTPS from the caller times out")
+                " members): HTTPS from the caller times out", "endpoint-without-security-group")
     admitted = False
     for group in endpoint_groups:
         if group is None:
@@ -191,11 +200,13 @@ def _interface_blocked(env: Environment, placement: CallerPlacement, subnet: Sub
             admitted = True
     if not admitted:
         return (f"the security groups of {endpoint.id} ({', '.join(endpoint.security_group_ids)}) do not admit HTTPS"
-                f" (443) from the caller ({caller_address or subnet.id}): the connection times out")
+                f" (443) from the caller ({caller_address or subnet.id}): the connection times out",
+                "endpoint-security-groups")
     endpoint_cidrs = [env.subnets[s].cidr for s in endpoint.subnet_ids if s in env.subnets and env.subnets[s].cidr]
     if not _egress_allows(env, placement.security_group_ids, endpoint_cidrs, endpoint_groups=endpoint.security_group_ids):
-        return f"the caller's security groups allow no outbound HTTPS (443) to {endpoint.id}: the connection times out"
-    return ""
+        return (f"the caller's security groups allow no outbound HTTPS (443) to {endpoint.id}: the connection times"
+                " out", "caller-egress")
+    return "", ""
 
 
 def _ingress_admits(group: SecurityGroup, caller_groups: tuple[str, ...], caller_address: str | None) -> bool:

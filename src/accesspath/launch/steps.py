@@ -9,7 +9,7 @@ bucket through the S3 gateway endpoint, by URLs ECR presigns).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from accesspath.catalog.calls import IamRequest
 from accesspath.catalog.image_references import parse_ecr_image
@@ -66,6 +66,9 @@ class LaunchStep:
     detail: str = ""
     result: AuthorizationResult | None = None  # for steps decided without a CallDecision
     path: NetworkPath | None = None
+    # False for what does not decide whether the task starts (ECS Exec): a failure shows as
+    # "unavailable" and leaves the report ready.
+    required: bool = True
 
     @property
     def authorization(self) -> AuthorizationResult | None:
@@ -88,13 +91,24 @@ class LaunchReport:
     notes: tuple[str, ...] = field(default=())
 
     @property
+    def verdict(self) -> str:
+        """``ready``, ``not ready`` (a required step fails) or ``undetermined`` (none fails, but one
+        depends on what the inputs do not say)."""
+        required = [step for step in self.steps if step.required]
+        if any(step.status not in ("ok", "undetermined") for step in required):
+            return "not ready"
+        if any(step.status == "undetermined" for step in required):
+            return "undetermined"
+        return "ready"
+
+    @property
     def ready(self) -> bool:
-        return all(step.ok for step in self.steps)
+        return self.verdict == "ready"
 
     @property
     def undetermined(self) -> bool:
         """Nothing failed, but a step depends on what accesspath was not given."""
-        return not self.ready and all(step.ok or step.status == "undetermined" for step in self.steps)
+        return self.verdict == "undetermined"
 
 
 class LaunchChecker:
@@ -261,18 +275,26 @@ class LaunchChecker:
                 steps.extend(self._image_steps(container, None, pull_placement))
 
         if service is not None and service.enable_execute_command:
+            # ECS Exec does not decide whether the task starts: the SSM agent in the task opens its
+            # channels after it runs (ECS guide, "Monitor Amazon ECS containers with ECS Exec": the
+            # task role needs the ssmmessages actions). A failure leaves the task running without Exec.
             if task_role is None:
-                steps.append(LaunchStep("ECS Exec", "-", None, "denied", None,
-                                        "ECS Exec needs a task role with the ssmmessages permissions",
-                                        "set TaskRoleArn on the task definition"))
+                steps.append(LaunchStep("ECS Exec", "-", None, "unavailable", None,
+                                        detail="execute-command fails: ECS Exec needs a task role with the"
+                                               " ssmmessages permissions",
+                                        fix="set TaskRoleArn on the task definition", required=False))
             else:
                 caller = self._caller(task_role, placement, task_id)
                 for action in ("ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
                                "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"):
-                    steps.append(self._step(f"ECS Exec ({action.split(':')[1]})", caller,
-                                            IamRequest(action, "*"), via="ssmmessages",
-                                            failure="execute-command fails: the SSM agent in the task cannot"
-                                                    " open its channels"))
+                    step = self._step(f"ECS Exec ({action.split(':')[1]})", caller, IamRequest(action, "*"),
+                                      via="ssmmessages", failure="")
+                    if not step.ok:
+                        reason = step.decision.message if step.decision is not None else ""
+                        step = replace(step, status="unavailable", stopped_reason="", required=False,
+                                       detail=f"execute-command fails (the task still starts): the SSM agent in the"
+                                              f" task cannot open its channels: {reason}")
+                    steps.append(replace(step, required=False))
         subject = f"service {service.logical_id or service.name}" if service else f"task definition {task.family}"
         return LaunchReport(subject, kind, tuple(steps), tuple(notes))
 
@@ -305,6 +327,39 @@ class LaunchChecker:
             f" ecs-tasks.amazonaws.com (scoped with aws:SourceAccount {env.account})",
             detail=result.message or "", result=result)
 
+    def _unseen_resource_policy(self, decision: CallDecision, caller: Caller) -> str:
+        result = decision.result
+        if result is None or result.deciding_gate is not PolicyType.RESOURCE or decision.decision != "implicitDeny":
+            return ""
+        owner = decision.resource_owner
+        if not owner or owner == (caller.principal.account or self.env.account):
+            return ""
+        if self.decider.resource_holder(decision.request.resource, decision.request.action) is not None:
+            return ""
+        what = "repository policy" if decision.request.action.startswith("ecr:") else "resource policy"
+        return (f"undetermined: {decision.request.resource} belongs to account {owner}, whose {what} is not in the"
+                f" inputs; the request is allowed only if that {what} allows {decision.request.action} to"
+                f" {caller.role.arn if caller.role else caller.principal.arn} (the role's own policies allow it)")
+
+    def _custom_dns(self, path: NetworkPath | None) -> str:
+        """Why an interface endpoint's private DNS cannot be assumed to answer, or ''.
+
+        Private DNS names are answered by the Amazon-provided resolver (PrivateLink guide, "Private DNS
+        names"); a VPC whose DHCP options name other DNS servers resolves through them, and whether they
+        forward to it is not in the inputs."""
+        if path is None or path.kind is not PathKind.INTERFACE_ENDPOINT or path.endpoint is None:
+            return ""
+        vpc = self.env.vpcs.get(path.endpoint.vpc_id)
+        if vpc is None or not vpc.dns_servers:
+            return ""
+        return (f"undetermined: VPC {vpc.id} resolves names with its own DNS servers ({', '.join(vpc.dns_servers)},"
+                f" DHCP options); whether they answer the {path.service} host name with the private addresses of"
+                f" {path.endpoint.id} is not in the templates")
+
+    def _placement_caller(self, placement: CallerPlacement) -> Caller:
+        """A stand-in caller for fixes that only need the placement (the layer download is ECR's own)."""
+        return Caller("role", "ecr", None, principal_from_arn(ECR_LAYER_SIGNER), placement)
+
     def _caller(self, role: Role, placement: CallerPlacement, session: str) -> Caller:
         principal = principal_from_arn(f"arn:{self.env.partition}:sts::{role.account}:assumed-role/{role.name}/{session}")
         return Caller("role", role.name, role, principal, placement)
@@ -313,11 +368,21 @@ class LaunchChecker:
               region: str | None = None) -> LaunchStep:
         decision = self.decider.decide(caller, request, region=region, via=via)
         if decision.allowed:
+            custom_dns = self._custom_dns(decision.path)
+            if custom_dns:
+                return LaunchStep(name, caller.principal.arn, request, "undetermined", decision,
+                                  detail=custom_dns, fix=_CUSTOM_DNS_FIX)
             return LaunchStep(name, caller.principal.arn, request, "ok", decision,
                               detail=decision.path.describe() if decision.path else "")
         status = "unreachable" if decision.decision == "unreachable" else "denied"
+        fix = _fix(decision, caller, self.env, region, self.decider)
+        unseen = self._unseen_resource_policy(decision, caller)
+        if unseen:
+            # A cross-account resource whose policy is not in the inputs: that policy decides, and
+            # accesspath does not know it (IAM User Guide, "Cross-account policy evaluation logic").
+            return LaunchStep(name, caller.principal.arn, request, "undetermined", decision, "", fix, detail=unseen)
         return LaunchStep(name, caller.principal.arn, request, status, decision,
-                          _stopped_reason(failure, decision), _fix(decision, caller, self.env, region))
+                          _stopped_reason(failure, decision), fix)
 
     def _image_steps(self, container: Container, caller: Caller | None, placement: CallerPlacement) -> list[LaunchStep]:
         image = container.image
@@ -363,16 +428,31 @@ class LaunchChecker:
         env = self.env
         bucket = f"prod-{region}-starport-layer-bucket"
         request = IamRequest("s3:GetObject", f"arn:{env.partition}:s3:::{bucket}/*")
-        services = tuple(s for s in (self.decider.endpoint_services.by_id("s3", region),) if s is not None)
+        # ECR's layer download goes to S3 through a gateway endpoint only: an S3 interface endpoint does
+        # not serve it (ECR user guide, "Amazon ECR interface VPC endpoints": "Create the Amazon S3 gateway
+        # endpoint"; seed 001). So only the gateway type of the S3 endpoint service is looked for.
+        s3 = self.decider.endpoint_services.by_id("s3", region)
+        services = (replace(s3, types=tuple(t for t in s3.types if t == "Gateway")),) if s3 is not None else ()
         path = find_path(env, placement, services, region)
         failure = (f"CannotPullContainerError: failed to copy: httpReadSeeker: failed open: failed to do request:"
                    f" Get \"https://{bucket}.s3.{region}.amazonaws.com/...\"")
         if not path.reachable:
+            subnet = env.subnets.get(placement.subnet_id)
+            interface = [e for e in env.endpoints.values()
+                         if subnet is not None and e.vpc_id == subnet.vpc_id and e.endpoint_type == "Interface"
+                         and e.service_name == f"com.amazonaws.{region}.s3"]
+            unused = (f" (the S3 interface endpoint {interface[0].logical_id or interface[0].id} does not serve ECR's"
+                      " layer download)" if interface else " (an S3 interface endpoint cannot serve ECR)")
+            if path.blocked_by == "no-public-ip":
+                fix = (f"{_network_fix(path, self._placement_caller(placement), env, region)}; or add the S3 gateway"
+                       f" endpoint com.amazonaws.{region}.s3 to the route table of the subnet {placement.subnet_id}")
+            elif path.blocked_by == "caller-egress":
+                fix = "let the task's security groups allow outbound HTTPS (443) to the S3 gateway endpoint's prefix list"
+            else:
+                fix = (f"add the S3 gateway endpoint com.amazonaws.{region}.s3 to the route table of the subnet"
+                       f" {placement.subnet_id}{unused}")
             return LaunchStep("layer download (S3)", ECR_LAYER_SIGNER, request, "unreachable", None,
-                              f"{failure}: dial tcp: i/o timeout",
-                              f"add the S3 gateway endpoint com.amazonaws.{region}.s3 to the route table of the"
-                              f" subnet {placement.subnet_id} (an S3 interface endpoint cannot serve ECR)",
-                              detail=path.reason, path=path)
+                              f"{failure}: dial tcp: i/o timeout", fix, detail=path.reason, path=path)
         if path.endpoint is None:
             return LaunchStep("layer download (S3)", ECR_LAYER_SIGNER, request, "ok", None, detail=path.describe(),
                               path=path)
@@ -424,6 +504,17 @@ class LaunchChecker:
         steps = []
         env = self.env
         for name, value_from in container.secrets:
+            if "*" in value_from or "?" in value_from:
+                # valueFrom names one secret or parameter (its ARN, or a name): it is an identifier, not
+                # an IAM pattern (ECS guide, "Pass sensitive data to an Amazon ECS container").
+                steps.append(LaunchStep(
+                    f"secret {name}", caller.principal.arn, None, "invalid", None,
+                    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource"
+                    f" retrieval failed: '{value_from}' names no secret or parameter",
+                    f"give container {container.name}'s secret {name} the full ARN (or the name) of one secret or"
+                    " parameter: valueFrom takes no wildcard",
+                    detail=f"valueFrom '{value_from}' contains a wildcard"))
+                continue
             if ":secretsmanager:" in value_from:
                 parts = value_from.split(":")
                 secret_arn = ":".join(parts[:7]) if len(parts) >= 7 else value_from
@@ -535,6 +626,11 @@ def _ec2_kind(service: EcsService) -> str:
     return "EC2"
 
 
+_CUSTOM_DNS_FIX = ("make the DNS servers of the DHCP options forward amazonaws.com queries to the Amazon-provided"
+                   " resolver (the VPC CIDR base + 2, or a Route 53 Resolver outbound rule), then check again without"
+                   " them")
+
+
 def _is_ecr(image: str) -> bool:
     host = image.split("/", 1)[0]
     return ".dkr.ecr." in host and host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
@@ -551,21 +647,66 @@ def _stopped_reason(failure: str, decision: CallDecision) -> str:
     return f"{failure}: AccessDeniedException: {decision.message}"
 
 
-def _fix(decision: CallDecision, caller: Caller, env: Environment, region: str | None) -> str:
+def _fix(decision: CallDecision, caller: Caller, env: Environment, region: str | None,
+         decider: Decider | None = None) -> str:
+    """The change that removes what actually blocked the request: the network piece or the deciding policy."""
     request = decision.request
+    path = decision.path
     if decision.decision == "unreachable":
-        service = decision.path.service if decision.path else "the service"
-        subnet = caller.placement.subnet_id if caller.placement else "the subnet"
-        return (f"add an interface VPC endpoint for com.amazonaws.{region or env.region}.{service} with private DNS"
-                f" and a security group admitting HTTPS (443) from {subnet}, or a NAT gateway route")
+        return _network_fix(path, caller, env, region)
     result = decision.result
     gate = result.deciding_gate if result else None
     if result is not None and result.deciding_statements and decision.decision == "explicitDeny":
         match = result.deciding_statements[0]
         where = f" at {match.statement.start}" if match.statement.start else ""
         return f"narrow the Deny {match.statement.label} of {match.policy.policy_id}{where}"
-    if gate is PolicyType.VPC_ENDPOINT and decision.path is not None and decision.path.endpoint is not None:
+    principal = caller.role.arn if caller.role else caller.principal.arn
+    if gate is PolicyType.VPC_ENDPOINT and path is not None and path.endpoint is not None:
         return (f"allow {request.action} on {request.resource} in the endpoint policy of"
-                f" {decision.path.endpoint.logical_id or decision.path.endpoint.id}")
+                f" {path.endpoint.logical_id or path.endpoint.id}")
+    if gate in (PolicyType.RESOURCE, PolicyType.KMS_KEY):
+        holder = decider.resource_holder(request.resource, request.action) if decider is not None else None
+        kind = getattr(holder, "kind", None)
+        name = (getattr(holder, "logical_id", None) or getattr(holder, "arn", None)) if holder is not None else None
+        if kind is None and request.action.startswith("ecr:"):
+            kind, name = "ecr-repository", request.resource
+        what = {"ecr-repository": "the repository policy", "kms-key": "the key policy", "s3-bucket": "the bucket policy",
+                "secret": "the secret's resource policy", "sqs-queue": "the queue policy"}.get(
+                    kind or "", "the key policy" if gate is PolicyType.KMS_KEY else "the resource policy")
+        owner = decision.resource_owner
+        across = (f" (it belongs to account {owner}: a cross-account request needs that policy to name the role)"
+                  if owner and owner != (caller.principal.account or env.account) else "")
+        return f"let {what}{f' of {name}' if name else ''} allow {request.action} to {principal}{across}"
+    if gate is PolicyType.SCP:
+        return f"the organization's SCPs do not allow {request.action}: change them (the role's policies allow it)"
+    if gate is PolicyType.RCP:
+        return f"the organization's RCPs do not allow {request.action} on {request.resource}: change them"
+    if gate is PolicyType.PERMISSIONS_BOUNDARY:
+        role = caller.role.name if caller.role else principal
+        return f"allow {request.action} on {request.resource} in the permissions boundary of the role {role}"
     role = caller.role.name if caller.role else caller.principal.arn
     return f"allow {request.action} on {request.resource} in a policy of the role {role}"
+
+
+def _network_fix(path: NetworkPath | None, caller: Caller, env: Environment, region: str | None) -> str:
+    """What to change in the network, from what blocked the path."""
+    service = path.service if path else "the service"
+    subnet = caller.placement.subnet_id if caller.placement else "the subnet"
+    blocked_by = path.blocked_by if path is not None else ""
+    endpoint = path.endpoint if path is not None else None
+    if endpoint is not None and blocked_by == "endpoint-security-groups":
+        return (f"let the security groups of endpoint {endpoint.logical_id or endpoint.id}"
+                f" ({', '.join(endpoint.security_group_ids)}) admit HTTPS (443) from {subnet} or from the task's"
+                " security groups")
+    if endpoint is not None and blocked_by == "endpoint-without-security-group":
+        return (f"give endpoint {endpoint.logical_id or endpoint.id} a security group admitting HTTPS (443) from"
+                f" {subnet}")
+    if blocked_by == "caller-egress":
+        target = f" to endpoint {endpoint.logical_id or endpoint.id}" if endpoint is not None else ""
+        return f"let the caller's security groups allow outbound HTTPS (443){target}"
+    if blocked_by == "no-public-ip":
+        return (f"subnet {subnet} routes to an internet gateway but the task has no public IP: set AssignPublicIp:"
+                f" ENABLED in the service's AwsvpcConfiguration, or add an interface VPC endpoint for"
+                f" com.amazonaws.{region or env.region}.{service} or a NAT gateway route")
+    return (f"add an interface VPC endpoint for com.amazonaws.{region or env.region}.{service} with private DNS"
+            f" and a security group admitting HTTPS (443) from {subnet}, or a NAT gateway route")

@@ -1,0 +1,57 @@
+"""One JSON vocabulary for every command: the same object has the same shape wherever it appears.
+
+A network path, a caller, a decided IAM request and a deciding statement are written by these
+functions only; docs/schemas/ holds the JSON Schema of each command's ``--format json`` output and
+``$defs`` for these shared objects (tests validate every command's output against them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accesspath.engine.authorize import AuthorizationResult
+from accesspath.engine.evaluate import StatementMatch
+
+
+def path_json(path: Any) -> dict[str, Any] | None:
+    """A :class:`~accesspath.environment.network.NetworkPath`: how the request reaches AWS, or why it cannot."""
+    if path is None:
+        return None
+    return {
+        "kind": path.kind.value, "service": path.service, "description": path.describe(), "reason": path.reason,
+        "endpointId": path.endpoint.id if path.endpoint is not None else None,
+        "endpointLogicalId": path.endpoint.logical_id if path.endpoint is not None else None,
+        "serviceName": path.endpoint.service_name if path.endpoint is not None else None,
+        "gatewayId": path.gateway.id if path.gateway is not None else None,
+        "blockedBy": path.blocked_by or None,
+    }
+
+
+def caller_json(caller: Any) -> dict[str, Any]:
+    return {"kind": caller.kind, "id": caller.id, "principal": caller.principal.arn,
+            "subnet": caller.placement.subnet_id if caller.placement else None}
+
+
+def statement_json(match: StatementMatch) -> dict[str, Any]:
+    from accesspath.simulate import _match_to_json
+
+    return _match_to_json(match)
+
+
+def result_fields(result: AuthorizationResult | None) -> dict[str, Any]:
+    """What the engine decided: the deciding gate, the deciding statements, errors."""
+    return {
+        "decidingGate": result.deciding_gate.value if result is not None and result.deciding_gate else None,
+        "matchedStatements": [statement_json(m) for m in result.deciding_statements] if result is not None else [],
+        "errors": list(result.errors) if result is not None else [],
+    }
+
+
+def decision_json(decision: Any) -> dict[str, Any]:
+    """A :class:`~accesspath.environment.decide.CallDecision`: one IAM request decided on its path."""
+    return {
+        "action": decision.request.action, "resource": decision.request.resource,
+        "decision": decision.decision, **result_fields(decision.result),
+        "path": path_json(decision.path), "message": decision.message or None,
+        "resourceOwner": decision.resource_owner, "notes": list(decision.notes),
+    }
