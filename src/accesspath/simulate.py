@@ -12,6 +12,7 @@ from typing import Any
 
 from accesspath.engine.authorize import (
     AuthorizationResult,
+    Decision,
     PolicySet,
     authorize,
     default_resource_policy_type,
@@ -76,16 +77,45 @@ class Simulation:
     principal: RequestPrincipal
     pairs: tuple[tuple[str, str, RequestContext, PolicySet], ...]   # action, resource, context, policies
     parsed: tuple[Policy, ...]
+    unresolved: tuple[tuple[str, str] | None, ...] = ()
+    """Per pair of a ``Call``: why its resource is not known and the pattern of the ARN it would have."""
 
     def run(self, *, explain: bool = False) -> list[AuthorizationResult]:
         return [authorize(AuthorizationRequest(self.principal, action, resource, context), policies, explain=explain)
                 for action, resource, context, policies in self.pairs]
 
+    def undetermined(self, results: list[AuthorizationResult]) -> list[str | None]:
+        """Per result: why it is ``undetermined`` (a ``Call`` whose resource is not known, where a
+        statement scoped to resources could decide differently), or None when it stands."""
+        from accesspath.catalog.service_catalog import get_catalog
+        from accesspath.engine.unknown_resource import dependent_statements
+
+        reasons: list[str | None] = []
+        for index, result in enumerate(results):
+            unresolved = self.unresolved[index] if index < len(self.unresolved) else None
+            if unresolved is None:
+                reasons.append(None)
+                continue
+            reason, pattern = unresolved
+            action, policies = self.pairs[index][0], self.pairs[index][3]
+            dependents = dependent_statements(policies, action, pattern or "*")
+            deciding = {f"{m.policy.policy_id} {m.statement.label}" for m in result.deciding_statements}
+            if get_catalog().find_action(action) is None:
+                reasons.append(f"{reason} (it would be {result.decision.value} on '*')")
+            elif dependents and not (result.decision is Decision.EXPLICIT_DENY and deciding - set(dependents)):
+                reasons.append(f"{reason}: {', '.join(dependents)} could decide differently on the real resource"
+                               f" ({result.decision.value} if none of them applies)")
+            else:
+                reasons.append(None)
+        return reasons
+
 
 def simulate(request: dict[str, Any] | str, *, explain: bool = False, source: str | None = None) -> dict[str, Any]:
     """Decide a simulate request given as a dict (or JSON text); return the JSON-shaped result."""
     simulation = load_simulation(request, source=source)
-    return {"EvaluationResults": [result_to_json(r, explain=explain) for r in simulation.run(explain=explain)]}
+    results = simulation.run(explain=explain)
+    return {"EvaluationResults": [result_to_json(r, explain=explain, undetermined=u)
+                                  for r, u in zip(results, simulation.undetermined(results), strict=True)]}
 
 
 def load_simulation(document: dict[str, Any] | str | Node, *, source: str | None = None) -> Simulation:
@@ -177,9 +207,13 @@ class _Loader:
         if self.boolean(fields.get("ManagementAccount"), "ManagementAccount"):
             management = principal.account
         context = self.context(fields.get("ContextEntries"))
+        unresolved: tuple[tuple[str, str] | None, ...] = ()
         if "Call" in fields:
-            requests = self.call_pairs(fields["Call"], principal.account, self.string(fields.get("Region"), "Region"),
-                                       context)
+            call_requests = self.call_pairs(fields["Call"], principal.account,
+                                            self.string(fields.get("Region"), "Region"), context)
+            requests = tuple((action, resource, request_context)
+                             for action, resource, request_context, _ in call_requests)
+            unresolved = tuple(u for *_, u in call_requests)
         else:
             requests = tuple((action, resource, context) for action in actions for resource in resources)
 
@@ -202,7 +236,7 @@ class _Loader:
 
         pairs = tuple((action, resource, request_context, policy_set(given_type or default_resource_policy_type(action)))
                       for action, resource, request_context in requests)
-        return Simulation(principal, pairs, tuple(parsed))
+        return Simulation(principal, pairs, tuple(parsed), unresolved)
 
     # -- field readers ---------------------------------------------------------------------
 
@@ -253,7 +287,8 @@ class _Loader:
         raise self.fail(f"ResourceOwner '{text}' must be an account id or arn:aws:iam::ID:root", node)
 
     def call_pairs(self, node: Node, account: str | None, region: str | None,
-                   context: RequestContext) -> tuple[tuple[str, str, RequestContext], ...]:
+                   context: RequestContext,
+                   ) -> tuple[tuple[str, str, RequestContext, tuple[str, str] | None], ...]:
         """The IAM requests of ``Call``: an AWS CLI command line or {"Service", "Operation", "Parameters"}."""
         import shlex
 
@@ -292,7 +327,8 @@ class _Loader:
             extra = {k.lower(): ContextValue(tuple(v), multivalued=len(v) != 1) for k, v in request.context.items()}
             merged = dict(extra)
             merged.update(context.entries)
-            pairs.append((request.action, request.resource, RequestContext.of(merged)))
+            unresolved = (request.unresolved, request.resource_pattern) if request.unresolved else None
+            pairs.append((request.action, request.resource, RequestContext.of(merged), unresolved))
         return tuple(pairs)
 
     def resource_policy_type(self, node: Node | None) -> PolicyType | None:
@@ -385,13 +421,15 @@ def _match_to_json(match: StatementMatch) -> dict[str, Any]:
     return out
 
 
-def result_to_json(result: AuthorizationResult, *, explain: bool = False) -> dict[str, Any]:
+def result_to_json(result: AuthorizationResult, *, explain: bool = False,
+                   undetermined: str | None = None) -> dict[str, Any]:
+    """One result; ``undetermined`` (why the resource is not known) makes it ``undetermined``."""
     return {
         "EvalActionName": result.request.action,
         "EvalResourceName": result.request.resource,
-        "EvalDecision": result.decision.value,
-        "DecidingGate": result.deciding_gate.value if result.deciding_gate else None,
-        "Message": result.message,
+        "EvalDecision": "undetermined" if undetermined else result.decision.value,
+        "DecidingGate": None if undetermined else (result.deciding_gate.value if result.deciding_gate else None),
+        "Message": undetermined or result.message,
         "MatchedStatements": [_match_to_json(m) for m in result.deciding_statements],
         "MissingContextValues": list(result.missing_context_keys),
         "Errors": list(result.errors),

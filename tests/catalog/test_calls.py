@@ -121,11 +121,13 @@ def test_dynamodb_batch_names_every_table() -> None:
                                               f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/b"]
 
 
-def test_unmapped_operation_falls_back_to_same_name_action_flagged_inferred() -> None:
+def test_unmapped_operation_takes_the_same_name_action_and_derives_its_resource() -> None:
     [request] = cli("ec2", "describe-instances")
-    assert (request.action, request.resource, request.inferred) == ("ec2:DescribeInstances", "*", True)
-    [partial] = cli("ecs", "delete-cluster", "--cluster", "x")
-    assert partial.inferred and partial.action == "ecs:DeleteCluster" and "not known" in partial.note
+    assert (request.action, request.resource, request.inferred, request.unresolved) == \
+        ("ec2:DescribeInstances", "*", True, "")
+    [derived] = cli("ecs", "delete-cluster", "--cluster", "x")
+    assert derived.inferred and not derived.unresolved
+    assert (derived.action, derived.resource) == ("ecs:DeleteCluster", f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/x")
 
 
 def test_image_pull_steps() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -84,6 +84,8 @@ class CallSequence:
 class CallMappings:
     services: Mapping[str, ServiceMapping]
     sequences: Mapping[str, CallSequence]
+    operation_actions: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    """botocore service → operation → the IAM actions it needs, where they are not the same-name action."""
 
     def operation(self, service: str, operation: str) -> OperationMapping | None:
         found = self.services.get(service)
@@ -142,4 +144,8 @@ def default_call_mappings() -> CallMappings:
         )
         for name, raw in document.get("sequences", {}).items()
     }
-    return CallMappings(services=services, sequences=sequences)
+    operation_actions = {
+        service: {operation: tuple(actions) for operation, actions in table.items()}
+        for service, table in document.get("operation_actions", {}).get("services", {}).items()
+    }
+    return CallMappings(services=services, sequences=sequences, operation_actions=operation_actions)

@@ -45,13 +45,22 @@ class IamRequest:
     resource: str
     context: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     inferred: bool = False
-    """True when no curated mapping exists: the action and ``"*"`` are a same-name guess."""
+    """True when no curated mapping exists: the action is the operation's same-name action."""
     note: str = ""
+    unresolved: str = ""
+    """Why the resource AWS checks is not known (empty when it is): ``resource`` is then ``"*"``, and
+    a decision that a resource-scoped statement could change is ``undetermined``."""
+    resource_pattern: str = ""
+    """For an unresolved request: the ARN it would have, unknown parts as ``*`` (alternatives ``|``)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"action": self.action, "resource": self.resource,
-                "context": {k: list(v) for k, v in self.context.items()},
-                "inferred": self.inferred, "note": self.note}
+        found: dict[str, Any] = {"action": self.action, "resource": self.resource,
+                                 "context": {k: list(v) for k, v in self.context.items()},
+                                 "inferred": self.inferred, "note": self.note}
+        if self.unresolved:
+            found["unresolved"] = self.unresolved
+            found["resource_pattern"] = self.resource_pattern
+        return found
 
 
 @dataclass(frozen=True)
@@ -87,9 +96,10 @@ def iam_requests_for_call(service: str, operation: str, params: Mapping[str, Any
     params = params or {}
     mapped = mappings.operation(service, operation)
     if mapped is None:
-        return (_inferred_request(service, operation, mappings, catalog),)
+        return _derived_requests(service, operation, params, mappings, catalog, account=account, region=region)
+    required: frozenset[str] = frozenset()
     if mapped.in_botocore:
-        _check_params(service, operation, params)
+        required = _check_params(service, operation, params)
     else:
         unknown = sorted(set(params) - set(mapped.parameters))
         if unknown:
@@ -98,7 +108,7 @@ def iam_requests_for_call(service: str, operation: str, params: Mapping[str, Any
     requests: list[IamRequest] = []
     for spec in mapped.requests:
         requests.extend(resolve_request_spec(spec, params, variables, extras or {}, catalog,
-                                             operation=operation))
+                                             operation=operation, required=required))
     return _unique(requests)
 
 
@@ -111,8 +121,11 @@ def _unique(requests: Iterable[IamRequest]) -> tuple[IamRequest, ...]:
 
 def resolve_request_spec(spec: RequestSpec, params: Mapping[str, Any], variables: Mapping[str, str],
                          extras: Mapping[str, str], catalog: ServiceCatalog, *,
-                         operation: str) -> list[IamRequest]:
-    """The requests one mapping entry gives for the call's parameters (none if it does not apply)."""
+                         operation: str, required: frozenset[str] = frozenset()) -> list[IamRequest]:
+    """The requests one mapping entry gives for the call's parameters (none if it does not apply).
+
+    A resource the call does not name is an error when the parameter naming it is ``required``
+    (botocore refuses such a call), else the request is unresolved."""
     if spec.when_present and not _present(_lookup(params, spec.when_present)):
         return []
     if spec.when_absent and _present(_lookup(params, spec.when_absent)):
@@ -130,7 +143,15 @@ def resolve_request_spec(spec: RequestSpec, params: Mapping[str, Any], variables
             return []
         needed_binding = next((b for b in spec.bindings if b.variable == missing[0]), None)
         where = f"parameter '{needed_binding.sources[0]}'" if needed_binding and needed_binding.sources else f"'{missing[0]}'"
-        raise UsageError(f"'{operation}' needs {where} to name the resource of {spec.action}")
+        if needed_binding and needed_binding.sources and needed_binding.sources[0].split(".")[0].removesuffix("[]") in required:
+            raise UsageError(f"'{operation}' needs {where} to name the resource of {spec.action}")
+        # AWS still checks a resource (a key named inside the ciphertext, the caller's own user):
+        # the request says it is not known, and the decision is undetermined where that matters.
+        reason = f"the resource of {spec.action} is not known: the call does not give {where}"
+        assert template is not None
+        pattern = fill_template(template, {**{v: "*" for v in template_variables(template)}, **variables})
+        return [IamRequest(action=spec.action, resource="*", note=_join(spec.note, reason), unresolved=reason,
+                           resource_pattern=pattern)]
     names = list(values)
     requests: list[IamRequest] = []
     for combination in itertools.product(*(values[n] for n in names)):
@@ -232,7 +253,8 @@ def _join(first: str, second: str) -> str:
     return f"{first}; {second}" if first else second
 
 
-def _check_params(service: str, operation: str, params: Mapping[str, Any]) -> None:
+def _check_params(service: str, operation: str, params: Mapping[str, Any]) -> frozenset[str]:
+    """Refuse parameters the operation does not take; its required parameters."""
     from accesspath.catalog.botocore_models import check_operation
 
     model = check_operation(service, operation)
@@ -240,25 +262,41 @@ def _check_params(service: str, operation: str, params: Mapping[str, Any]) -> No
     for name in params:
         if name not in members:
             raise UsageError(f"'{operation}' of '{service}' takes no parameter '{name}'")
+    return frozenset(model.input_shape.required_members) if model.input_shape is not None else frozenset()
 
 
-def _inferred_request(service: str, operation: str, mappings: CallMappings, catalog: ServiceCatalog) -> IamRequest:
+def _derived_requests(service: str, operation: str, params: Mapping[str, Any], mappings: CallMappings,
+                      catalog: ServiceCatalog, *, account: str, region: str) -> tuple[IamRequest, ...]:
+    """An operation with no curated mapping: its same-name action, resources and context keys derived
+    from botocore's model and the Service Authorization Reference (:mod:`derived_requests`)."""
     from accesspath.catalog.botocore_models import check_operation, signing_prefix
+    from accesspath.catalog.derived_requests import derive_requests
 
     mapped_service = mappings.services.get(service)
-    if mapped_service is None or operation not in mapped_service.operations:
-        check_operation(service, operation)  # a real operation, or a clear error
+    model = check_operation(service, operation)  # a real operation, or a clear error
+    members = tuple(model.input_shape.members) if model.input_shape is not None else ()
+    for name in params:
+        if name not in members:
+            raise UsageError(f"'{operation}' of '{service}' takes no parameter '{name}'")
     prefix = mapped_service.iam_prefix if mapped_service else signing_prefix(service)
-    name = f"{prefix}:{operation}"
-    action = catalog.find_action(name)
-    if action is None:
-        note = f"no curated mapping, and the Service Authorization Reference has no action {name}"
-    elif action.takes_no_resource:
-        note = "no curated mapping: same-name action, which takes no resource"
-    else:
-        types = ", ".join(r.name for r in action.resource_types)
-        note = f"no curated mapping: same-name action; its real resource ({types}) is not known, '*' used"
-    return IamRequest(action=action.full_name if action else name, resource="*", inferred=True, note=note)
+    names = mappings.operation_actions.get(service, {}).get(operation) or (f"{prefix}:{operation}",)
+    variables = {"Partition": partition_of(region), "Region": region, "Account": account}
+    requests: list[IamRequest] = []
+    for name in names:
+        action = catalog.find_action(name)
+        if action is None:
+            reason = (f"no curated mapping, and the Service Authorization Reference has no action {name}:"
+                      " the action AWS checks for this call is not known")
+            requests.append(IamRequest(action=name, resource="*", inferred=True, note=reason, unresolved=reason,
+                                       resource_pattern="*"))
+            continue
+        requests.extend(
+            IamRequest(action=d.action, resource=d.resource, context=d.context, inferred=True,
+                       note=_join("no curated mapping: same-name action" if len(names) == 1 and name.endswith(
+                           ":" + operation) else f"no curated mapping: {operation} needs {name}", d.note or d.unresolved),
+                       unresolved=d.unresolved, resource_pattern=d.template)
+            for d in derive_requests(action, operation, params, members, variables, catalog))
+    return _unique(requests)
 
 
 def iam_requests_for_calls(calls: Iterable[ApiCall], **options: Any) -> tuple[IamRequest, ...]:

@@ -15,10 +15,15 @@ def _where(match: StatementMatch) -> str:
     return f"{match.policy.policy_type.label} {match.policy.policy_id}, {statement.label}{where}"
 
 
-def render_results_text(results: list[AuthorizationResult], *, explain: bool = False) -> str:
+def render_results_text(results: list[AuthorizationResult], *, explain: bool = False,
+                        undetermined: list[str | None] | None = None) -> str:
     lines: list[str] = []
-    for result in results:
+    for index, result in enumerate(results):
         request = result.request
+        reason = undetermined[index] if undetermined else None
+        if reason:
+            lines.extend([f"{request.action} on {request.resource}: undetermined", f"  {reason}", ""])
+            continue
         lines.append(f"{request.action} on {request.resource}: {result.decision.value}"
                      + (f" ({result.deciding_gate.value})" if result.deciding_gate else ""))
         if result.message:

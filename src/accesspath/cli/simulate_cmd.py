@@ -37,12 +37,14 @@ def run(args: argparse.Namespace) -> int:
     text, source = read_input(args.file)
     simulation = load_simulation(text, source=source)
     results = simulation.run(explain=args.explain)
+    undetermined = simulation.undetermined(results)
     if args.format == "json":
-        payload = {"EvaluationResults": [result_to_json(r, explain=args.explain) for r in results]}
+        payload = {"EvaluationResults": [result_to_json(r, explain=args.explain, undetermined=u)
+                                         for r, u in zip(results, undetermined, strict=True)]}
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_results_text(results, explain=args.explain))
-    if args.fail_on_deny and any(not r.allowed for r in results):
+        sys.stdout.write(render_results_text(results, explain=args.explain, undetermined=undetermined))
+    if args.fail_on_deny and any(not r.allowed or u for r, u in zip(results, undetermined, strict=True)):
         return 1
     return 0

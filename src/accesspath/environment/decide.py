@@ -94,6 +94,8 @@ class Decider:
         else:
             notes.append("the caller has no network placement: no endpoint policy is applied")
 
+        if request.unresolved:
+            return self._decide_unresolved(caller, request, path, region, notes, explain)
         owner, owner_note = self.owner_of(request.resource)
         if owner_note:
             notes.append(owner_note)
@@ -112,6 +114,37 @@ class Decider:
                                 " (give --resource-account)", None, tuple(notes))
         result = self._authorize(caller, request, path, holder, owner, context, explain)
         return self._decision(caller, request, path, result, owner, notes)
+
+    def _decide_unresolved(self, caller: Caller, request: IamRequest, path: NetworkPath | None, region: str,
+                           notes: list[str], explain: bool) -> CallDecision:
+        """A request whose resource is not known: the answer on ``"*"`` when no statement scoped to a
+        resource could change it, else ``undetermined`` (never ``allowed`` on a resource not seen)."""
+        from accesspath.catalog.service_catalog import get_catalog
+        from accesspath.engine.unknown_resource import dependent_statements, overlaps
+
+        owner = self.env.account
+        context = self.context(caller, request, path, region, None)
+        result = self._authorize(caller, request, path, None, owner, context, explain)
+        notes.append(request.unresolved)
+        if get_catalog().find_action(request.action) is None:
+            return CallDecision(request, caller, "undetermined", path, result,
+                                f"{request.unresolved} (it would be {result.decision.value} on '*')", None, tuple(notes))
+        pattern = request.resource_pattern or "*"
+        policies = self.policy_set(caller, path, None, owner)
+        dependents = list(dependent_statements(policies, request.action, pattern))
+        # A resource policy of the environment applies if the resource is one of its resources.
+        for holder in self.env.resources.values():
+            if holder.policy is None or not any(overlaps(holder.arn + suffix, alternative)
+                                                for alternative in pattern.split(" | ") for suffix in ("", "/*")):
+                continue
+            dependents.extend(dependent_statements((holder.policy,), request.action, "*"))
+        deciding = {f"{m.policy.policy_id} {m.statement.label}" for m in result.deciding_statements}
+        if not dependents or (result.decision.value == "explicitDeny" and deciding - set(dependents)):
+            return self._decision(caller, request, path, result, owner, notes)
+        shown = ", ".join(dependents[:3]) + (f" and {len(dependents) - 3} more" if len(dependents) > 3 else "")
+        return CallDecision(request, caller, "undetermined", path, result,
+                            f"{request.unresolved}: {shown} could decide differently on the real resource"
+                            f" ({result.decision.value} if none of them applies)", None, tuple(notes))
 
     def _decision(self, caller: Caller, request: IamRequest, path: NetworkPath | None, result: AuthorizationResult,
                   owner: str | None, notes: list[str]) -> CallDecision:
