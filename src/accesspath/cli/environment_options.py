@@ -81,8 +81,8 @@ def template_inputs(args: argparse.Namespace) -> TemplateInputs:
         target = inputs.stack_parameters.setdefault(value.stack, {}) if value.stack else inputs.parameters
         target[value.name] = value.value
     for item in getattr(args, "imports", []):
-        name, value = parse_assignment(item, "--import", "NAME=VALUE (an export name and its value)")
-        inputs.imports[name] = value
+        export, export_value = parse_assignment(item, "--import", "NAME=VALUE (an export name and its value)")
+        inputs.imports[export] = export_value
     stacks = []
     for item in getattr(args, "stack", []):
         name, path = parse_assignment(item, "--stack", "NAME=FILE")
