@@ -32,6 +32,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "accesspath.cli.report_cmd",
     "accesspath.cli.serve_cmd",
     "accesspath.cli.run_cmd",
+    "accesspath.cli.prove_cmd",
+    "accesspath.cli.diff_cmd",
 )
 
 

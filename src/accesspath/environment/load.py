@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
-from accesspath.cfn.nested import TemplateUrlMapping
 from accesspath.environment import native
 from accesspath.environment.model import Environment
 from accesspath.errors import UsageError
@@ -32,47 +31,29 @@ def organization_policy_levels(files: Sequence[str], policy_type: PolicyType) ->
     return tuple(levels)
 
 
-def load_environment(paths: Sequence[str], *, account: str | None = None, region: str | None = None,
+def load_environment(paths: Sequence[str], *, account: str = "123456789012", region: str | None = None,
                      partition: str = "aws", organization_id: str | None = None,
-                     parameters: Mapping[str, str] | None = None, scp_files: Sequence[str] = (),
-                     rcp_files: Sequence[str] = (), stacks: Sequence[tuple[str, str]] = (),
-                     stack_parameters: Mapping[str, Mapping[str, str]] | None = None,
-                     imports: Mapping[str, str] | None = None,
-                     template_urls: Sequence[TemplateUrlMapping] = ()) -> Environment:
-    """Templates loaded together (exports feed imports, nested stacks followed), or one native environment file.
-
-    ``paths`` are template files or CDK cloud assemblies; ``stacks`` are ``(stack name, file)`` pairs
-    (``--stack NAME=FILE``). ``account`` and ``region`` default to a CDK assembly's own when all its stacks
-    agree, else to 123456789012 and us-east-1.
-    """
-    from accesspath.cfn import DEFAULT_ACCOUNT, DEFAULT_REGION, is_cloud_assembly
-
-    if account is not None and not (account.isdigit() and len(account) == 12):
+                     parameters: dict[str, str] | None = None, scp_files: Sequence[str] = (),
+                     rcp_files: Sequence[str] = ()) -> Environment:
+    """Templates loaded together (exports feed imports), or one native environment file."""
+    if not (account.isdigit() and len(account) == 12):
         raise UsageError(f"--account '{account}' is not a 12-digit account id")
-    files = [path for path in paths if not is_cloud_assembly(path)]
-    texts = [(read_text(path), path) for path in files]
+    texts = [(read_text(path), path) for path in paths]
     natives = [path for text, path in texts if native.is_native(text)]
     if natives:
-        if len(paths) != 1 or stacks:
+        if len(paths) != 1:
             raise UsageError(f"'{natives[0]}' is an environment file: give it alone, not with templates")
         env = native.from_text(texts[0][0], natives[0])
         if region:
             env = replace(env, region=region)
     else:
-        from accesspath.cfn import TemplateSource, load_stacks, template_sources
+        from accesspath.cfn import load_stacks
         from accesspath.environment.from_templates import build_environment
 
-        sources = template_sources(paths) + [TemplateSource.from_path(path, name) for name, path in stacks]
-        if not sources:
-            raise UsageError("no templates were given")
-        deployed_accounts = {s.account for s in sources if s.account}
-        deployed_regions = {s.region for s in sources if s.region}
-        account = account or (deployed_accounts.pop() if len(deployed_accounts) == 1 else DEFAULT_ACCOUNT)
-        region = region or (deployed_regions.pop() if len(deployed_regions) == 1 else DEFAULT_REGION)
-        loaded = load_stacks(sources, account=account, region=region, partition=partition,
-                             organization_id=organization_id, parameter_overrides=parameters or {},
-                             stack_parameters=stack_parameters, imports=imports, template_urls=template_urls)
-        env = build_environment(loaded)
+        stacks = load_stacks([path for _, path in texts], account=account, region=region or "us-east-1",
+                             partition=partition, organization_id=organization_id,
+                             parameter_overrides=parameters or {})
+        env = build_environment(stacks)
     scps = organization_policy_levels(scp_files, PolicyType.SCP)
     rcps = organization_policy_levels(rcp_files, PolicyType.RCP)
     if scps is not None or rcps is not None or (organization_id and not env.organization_id):
