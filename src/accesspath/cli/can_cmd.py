@@ -23,7 +23,10 @@ def register(subparsers: Any) -> None:
             "Place the caller (an ECS service, task definition, EC2 instance or role of the templates) in its"
             " subnet, find the path its request takes (interface or gateway VPC endpoint, NAT or internet"
             " gateway, or none), assemble the request AWS would see and decide it with every policy on the"
-            " way. Exit status: 0 when every IAM request of the call is allowed, 1 otherwise, 2 for bad input."),
+            " way. Exit status: 0 when every IAM request of the call is allowed; 1 when one is explicitDeny,"
+            " implicitDeny or unreachable; 3 when none is denied but one is undetermined (it depends on a role,"
+            " policy, key policy or value the inputs do not give: the output says what and how to give it);"
+            " 2 for bad input."),
         epilog="example: accesspath can stack.yaml --from WebService -- aws ecs describe-clusters --clusters prod",
     )
     add_environment_arguments(parser)
@@ -79,7 +82,17 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(_text(call_name, caller, decisions, args.explain))
-    return 0 if all(d.allowed for d in decisions) else 1
+    return exit_status(decisions)
+
+
+# Exit statuses of 'can' (README, "Exit status"): undetermined is neither a pass nor a denial.
+EXIT_ALLOWED, EXIT_DENIED, EXIT_UNDETERMINED = 0, 1, 3
+
+
+def exit_status(decisions: list[Any]) -> int:
+    if any(d.decision not in ("allowed", "undetermined") for d in decisions):
+        return EXIT_DENIED
+    return EXIT_UNDETERMINED if any(d.decision == "undetermined" for d in decisions) else EXIT_ALLOWED
 
 
 def _warn_unknown_action(action: str) -> None:
@@ -148,6 +161,8 @@ def _json(call_name: str, caller: Any, decisions: list[Any], explain: bool) -> d
             "matchedStatements": [_match_to_json(m) for m in d.result.deciding_statements] if d.result else [],
             "errors": list(d.result.errors) if d.result else [],
             "notes": list(d.notes),
+            "unknowns": [{"what": u.what, "supply": u.supply, "position": str(u.position) if u.position else None}
+                         for u in d.unknowns],
             "explanation": explanation_to_json(d.result) if explain and d.result else None,
         } for d in decisions],
     }
@@ -162,7 +177,11 @@ def _text(call_name: str, caller: Any, decisions: list[Any], explain: bool) -> s
         lines.append(f"  {d.request.action} on {d.request.resource}: {d.decision}{inferred}")
         if d.path is not None:
             lines.append(f"    path: {d.path.describe()}")
-        if d.decision == "undetermined":
+        if d.decision == "undetermined" and d.unknowns:
+            lines.append(f"    {d.message.partition(': ')[0]}:")
+            for unknown in d.unknowns:
+                lines.append(f"    missing: {unknown}")
+        elif d.decision == "undetermined":
             lines.append(f"    {d.message}")
         if d.result is not None and d.decision != "undetermined":
             body = render_results_text([d.result], explain=explain).splitlines()[1:]

@@ -28,8 +28,9 @@ from accesspath.engine import (
     authorize,
 )
 from accesspath.environment.callers import Caller
-from accesspath.environment.model import Environment, ResourcePolicyHolder
+from accesspath.environment.model import Environment, ResourcePolicyHolder, VpcEndpoint
 from accesspath.environment.network import NetworkPath, PathKind, find_path
+from accesspath.environment.unknowns import Unknown, bound, unknown_policy, unknowns_of
 from accesspath.errors import UsageError
 from accesspath.policy import Policy, PolicyType, parse_policy
 
@@ -53,6 +54,7 @@ class CallDecision:
     message: str
     resource_owner: str | None
     notes: tuple[str, ...] = ()
+    unknowns: tuple[Unknown, ...] = ()   # what an undetermined decision depends on, and how to supply it
 
     @property
     def allowed(self) -> bool:
@@ -67,6 +69,7 @@ class Decider:
     endpoint_services: EndpointServiceTable = field(default_factory=default_endpoint_services)
     resource_account: str | None = None
     _policy_sets: dict[tuple[object, ...], PolicySet] = field(default_factory=dict)
+    _unknown_holders: dict[str, Policy] = field(default_factory=dict)
 
     def decide(self, caller: Caller, request: IamRequest, *, region: str | None = None, via: str | None = None,
                explain: bool = False) -> CallDecision:
@@ -104,16 +107,20 @@ class Decider:
         principal = caller.principal
         if owner is None and principal.is_iam:
             # The owner decides between same-account and cross-account logic; say so, never guess.
-            same = self._authorize(caller, request, path, holder, principal.account, context, explain)
-            other = self._authorize(caller, request, path, holder, "000000000000", context, explain)
-            if same.decision is other.decision:
-                return self._decision(caller, request, path, same, None, notes)
-            return CallDecision(request, caller, "undetermined", path, same,
-                                f"the owner of '{request.resource}' is unknown: {same.decision.value} if it is"
-                                f" {principal.account}, {other.decision.value} if another account owns it"
-                                " (give --resource-account)", None, tuple(notes))
-        result = self._authorize(caller, request, path, holder, owner, context, explain)
-        return self._decision(caller, request, path, result, owner, notes)
+            same = self._bounded(caller, request, path, holder, principal.account, context, explain)
+            other = self._bounded(caller, request, path, holder, "000000000000", context, explain)
+            if same.determined and other.determined and same.result.decision is other.result.decision:
+                return self._decision(caller, request, path, same.result, None, notes)
+            if same.determined and other.determined:
+                return CallDecision(request, caller, "undetermined", path, same.result,
+                                    f"the owner of '{request.resource}' is unknown: {same.result.decision.value} if it"
+                                    f" is {principal.account}, {other.result.decision.value} if another account owns"
+                                    " it (give --resource-account)", None, tuple(notes))
+            return self._undetermined(caller, request, path, same if not same.determined else other, None, notes)
+        outcome = self._bounded(caller, request, path, holder, owner, context, explain)
+        if not outcome.determined:
+            return self._undetermined(caller, request, path, outcome, owner, notes)
+        return self._decision(caller, request, path, outcome.result, owner, notes)
 
     def _decide_unresolved(self, caller: Caller, request: IamRequest, path: NetworkPath | None, region: str,
                            notes: list[str], explain: bool) -> CallDecision:
@@ -151,19 +158,53 @@ class Decider:
         return CallDecision(request, caller, result.decision.value, path, result, result.message or "", owner,
                             tuple(notes))
 
+    def _undetermined(self, caller: Caller, request: IamRequest, path: NetworkPath | None, outcome: _Bounded,
+                      owner: str | None, notes: list[str]) -> CallDecision:
+        restrictive = outcome.restrictive or outcome.result
+        return CallDecision(request, caller, "undetermined", path, outcome.result,
+                            f"{outcome.result.decision.value} or {restrictive.decision.value}, depending on what"
+                            f" accesspath was not given: {'; '.join(u.what for u in outcome.unknowns)}",
+                            owner, tuple(notes), outcome.unknowns)
+
+    def _bounded(self, caller: Caller, request: IamRequest, path: NetworkPath | None,
+                 holder: ResourcePolicyHolder | Policy | None, owner: str | None, context: RequestContext,
+                 explain: bool) -> _Bounded:
+        """Decide on the policies as given; where some hold unknowns, on both bounds (docs/environment.md)."""
+        unknowns = unknowns_of(self._policies(caller, path, holder))
+        if not unknowns:
+            return _Bounded(self._authorize(caller, request, path, holder, owner, context, explain, None))
+        permissive = self._authorize(caller, request, path, holder, owner, context, explain, True)
+        restrictive = self._authorize(caller, request, path, holder, owner, context, explain, False)
+        if (permissive.decision.value == "allowed") == (restrictive.decision.value == "allowed"):
+            # Both bounds agree: the unknowns do not matter to this request. Show the bound whose
+            # deciding statements are all known ones (an allow that holds even without the unknown
+            # allows, a denial that holds even without the unknown denies).
+            return _Bounded(restrictive if restrictive.decision.value == "allowed" else permissive)
+        return _Bounded(permissive, restrictive, unknowns)
+
     def _authorize(self, caller: Caller, request: IamRequest, path: NetworkPath | None,
                    holder: ResourcePolicyHolder | Policy | None, owner: str | None, context: RequestContext,
-                   explain: bool) -> AuthorizationResult:
-        policies = self.policy_set(caller, path, holder, owner)
+                   explain: bool, permissive: bool | None = None) -> AuthorizationResult:
+        policies = self.policy_set(caller, path, holder, owner, permissive)
         return authorize(AuthorizationRequest(caller.principal, request.action, request.resource, context),
                          policies, explain=explain)
 
+    def _policies(self, caller: Caller, path: NetworkPath | None,
+                  holder: ResourcePolicyHolder | Policy | None) -> list[Policy | None]:
+        role = caller.role
+        endpoint = _endpoint_on(path)
+        out: list[Policy | None] = list(role.policies) if role else []
+        out.append(role.permissions_boundary if role else None)
+        out.append(holder if isinstance(holder, Policy) else holder.policy if holder is not None else None)
+        out.append(endpoint.policy if endpoint is not None else None)
+        return out
+
     def policy_set(self, caller: Caller, path: NetworkPath | None, holder: ResourcePolicyHolder | Policy | None,
-                   owner: str | None) -> PolicySet:
-        endpoint = path.endpoint if path is not None and path.kind in (
-            PathKind.INTERFACE_ENDPOINT, PathKind.GATEWAY_ENDPOINT) else None
+                   owner: str | None, permissive: bool | None = None) -> PolicySet:
+        """The policies of one request; ``permissive`` picks a bound of policies that hold unknowns."""
+        endpoint = _endpoint_on(path)
         key = (caller.role.name if caller.role else caller.principal.arn, endpoint.id if endpoint else None,
-               id(holder), owner)
+               id(holder), owner, permissive)
         found = self._policy_sets.get(key)
         if found is not None:
             return found
@@ -175,14 +216,18 @@ class Decider:
             resource_policies.append(holder.policy)
         elif holder is not None and holder.kind == "kms-key":
             resource_policies.append(_no_key_policy(holder))
+
+        def pick(policy: Policy) -> Policy:
+            return policy if permissive is None else bound(policy, permissive)
+
         policies = PolicySet.of(
-            identity=role.policies if role else (),
-            permissions_boundary=(role.permissions_boundary,) if role and role.permissions_boundary else None,
-            resource=resource_policies,
+            identity=tuple(pick(p) for p in role.policies) if role else (),
+            permissions_boundary=(pick(role.permissions_boundary),) if role and role.permissions_boundary else None,
+            resource=[pick(p) for p in resource_policies],
             resource_owner=owner,
             scps=self.env.scps,
             rcps=self.env.rcps,
-            vpc_endpoint=None if endpoint is None else (endpoint.policy or DEFAULT_ENDPOINT_POLICY,),
+            vpc_endpoint=None if endpoint is None else (pick(endpoint.policy or DEFAULT_ENDPOINT_POLICY),),
         )
         self._policy_sets[key] = policies
         return policies
@@ -204,13 +249,31 @@ class Decider:
         env = self.env
         if action.lower().startswith("sts:assumerole"):
             role = env.role_by_name_or_arn(resource)
+            if role is None and resource.startswith("arn:") and ":role/" in resource:
+                return self._unknown_holder(resource, PolicyType.ROLE_TRUST, Unknown(
+                    f"the trust policy of role '{resource}', which the templates do not define",
+                    "load the template that defines it, or give --authorization-details FILE"))
             return role.trust_policy if role is not None else None
         if resource in env.resources:
             return env.resources[resource]
+        if action.lower().startswith("kms:") and resource.startswith("arn:") and (":key/" in resource or
+                                                                                   ":alias/" in resource):
+            # KMS reads IAM policies only where the key policy lets it (KMS developer guide, "Key
+            # policies"): a key defined elsewhere has a key policy accesspath was not given.
+            return self._unknown_holder(resource, PolicyType.KMS_KEY, Unknown(
+                f"the key policy of '{resource}', which the templates do not define",
+                "load the template that defines the key"))
         if resource.startswith(f"arn:{env.partition}:s3:::"):
             bucket = resource.split(":::", 1)[1].split("/", 1)[0]
             return env.resources.get(f"arn:{env.partition}:s3:::{bucket}")
         return None
+
+    def _unknown_holder(self, resource: str, policy_type: PolicyType, unknown: Unknown) -> Policy:
+        found = self._unknown_holders.get(resource)
+        if found is None:
+            found = self._unknown_holders[resource] = unknown_policy(f"{policy_type.label} of {resource}",
+                                                                     policy_type, unknown)
+        return found
 
     def context(self, caller: Caller, request: IamRequest, path: NetworkPath | None, region: str,
                 owner: str | None) -> RequestContext:
@@ -236,6 +299,25 @@ class Decider:
         for key, call_values in request.context.items():
             values[key] = ContextValue(tuple(call_values), multivalued=len(call_values) != 1)
         return RequestContext.of(values)
+
+
+@dataclass(frozen=True)
+class _Bounded:
+    """A decision on the policies as given (``restrictive`` is None), or on both bounds that disagree."""
+
+    result: AuthorizationResult               # the decision, or its permissive bound
+    restrictive: AuthorizationResult | None = None
+    unknowns: tuple[Unknown, ...] = ()
+
+    @property
+    def determined(self) -> bool:
+        return not self.unknowns
+
+
+def _endpoint_on(path: NetworkPath | None) -> VpcEndpoint | None:
+    if path is not None and path.kind in (PathKind.INTERFACE_ENDPOINT, PathKind.GATEWAY_ENDPOINT):
+        return path.endpoint
+    return None
 
 
 def _no_key_policy(holder: ResourcePolicyHolder) -> Policy:

@@ -8,12 +8,10 @@ never allows; a network value that is unresolved is reported and left out.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from functools import lru_cache
-from importlib import resources
 from typing import Any
 
+from accesspath.catalog.managed_policies import ManagedPolicyCatalog, bundled_managed_policies
 from accesspath.cfn.model import Resource, StackSet, Symbolic
 from accesspath.environment.container_instances import (
     build_instances,
@@ -36,6 +34,7 @@ from accesspath.environment.model import (
     Vpc,
     VpcEndpoint,
 )
+from accesspath.environment.unknowns import Unknown, policy_from_template, unknown_policy
 from accesspath.policy import Node, Policy, PolicyType, parse_policy
 
 MODELLED = frozenset({
@@ -55,20 +54,10 @@ MODELLED = frozenset({
 })
 
 
-@lru_cache(maxsize=1)
-def aws_managed_policies() -> dict[str, Policy]:
-    """The bundled snapshot of AWS managed policies, by ARN (accesspath/data/aws_managed_policies.json)."""
-    data = json.loads(resources.files("accesspath").joinpath("data/aws_managed_policies.json").read_text())
-    out = {}
-    for name, entry in data["policies"].items():
-        out[entry["arn"]] = parse_policy(entry["document"], policy_id=f"AWS managed policy {name} ({entry['version']})",
-                                         source="accesspath/data/aws_managed_policies.json")
-    return out
-
-
 class _Builder:
-    def __init__(self, stacks: StackSet) -> None:
+    def __init__(self, stacks: StackSet, managed: ManagedPolicyCatalog | None = None) -> None:
         self.stacks = stacks
+        self.managed = managed or bundled_managed_policies()
         self.issues: list[str] = [str(i) for i in stacks.issues]
         self.partition = stacks.partition
 
@@ -141,7 +130,7 @@ class _Builder:
             return None
         source = node.start.source if node.start and node.start.source else (
             resource.position.source if resource.position else None)
-        return parse_policy(node, policy_type=policy_type, policy_id=policy_id, source=source)
+        return policy_from_template(node, policy_type=policy_type, policy_id=policy_id, source=source)
 
     # -- build ---------------------------------------------------------------------------------
 
@@ -337,7 +326,6 @@ class _Builder:
                 continue
             for role_name in self.texts(r, "Roles"):
                 attached.setdefault(role_name, []).append(policy)
-        bundled = aws_managed_policies()
         roles = {}
         for r in by_type.get("AWS::IAM::Role", []):
             name = self.physical(r)
@@ -353,29 +341,37 @@ class _Builder:
             unresolved = []
             managed_arns = self.texts(r, "ManagedPolicyArns")
             for managed in managed_arns:
-                found = managed_in_templates.get(managed) or bundled.get(managed)
+                found = managed_in_templates.get(managed) or self.managed.policy(managed)
                 if found is None:
+                    # Not given is not empty: decisions that depend on it are undetermined.
                     unresolved.append(managed)
                     self.issues.append(f"{r.position}: {r.logical_id} attaches '{managed}', which is neither in the"
-                                       " templates nor in the bundled AWS managed policies; its permissions are not"
-                                       " counted")
+                                       " templates nor among the AWS managed policies accesspath has; decisions that"
+                                       " depend on it are undetermined (give --authorization-details FILE)")
+                    policies.append(unknown_policy(f"managed policy {managed}", PolicyType.IDENTITY, Unknown(
+                        f"the managed policy '{managed}' attached to {r.logical_id}",
+                        "give --authorization-details FILE with the JSON of"
+                        " 'aws iam get-account-authorization-details'", r.position)))
                 else:
                     policies.append(found)
             policies.extend(attached.get(name, []))
             boundary_arn = self.text(r, "PermissionsBoundary")
             boundary = None
             if boundary_arn:
-                boundary = managed_in_templates.get(boundary_arn) or bundled.get(boundary_arn)
-                if boundary is None:
-                    # Fail closed: an unknown boundary is an empty boundary, never a missing one.
-                    boundary = parse_policy({"Statement": []}, policy_type=PolicyType.PERMISSIONS_BOUNDARY,
-                                            policy_id=f"unknown permissions boundary {boundary_arn}")
+                in_templates = managed_in_templates.get(boundary_arn)
+                boundary = (self.managed.policy(boundary_arn, PolicyType.PERMISSIONS_BOUNDARY)
+                            if in_templates is None else None)
+                if in_templates is not None:
+                    boundary = parse_policy(in_templates.document, policy_type=PolicyType.PERMISSIONS_BOUNDARY,
+                                            policy_id=f"boundary {in_templates.policy_id}", source=in_templates.source) \
+                        if in_templates.document is not None else in_templates
+                elif boundary is None:
+                    # Never read as "no boundary" nor as an empty one: decisions through it are undetermined.
+                    boundary = unknown_policy(f"permissions boundary {boundary_arn}", PolicyType.PERMISSIONS_BOUNDARY,
+                                              Unknown(f"the permissions boundary '{boundary_arn}' of {r.logical_id}",
+                                                      "give --authorization-details FILE", r.position))
                     self.issues.append(f"{r.position}: {r.logical_id} has permissions boundary '{boundary_arn}',"
-                                       " which accesspath cannot read; nothing is allowed through it")
-                else:
-                    boundary = parse_policy(boundary.document, policy_type=PolicyType.PERMISSIONS_BOUNDARY,
-                                            policy_id=f"boundary {boundary.policy_id}", source=boundary.source) \
-                        if boundary.document is not None else boundary
+                                       " which accesspath does not have; decisions through it are undetermined")
             trust = self.policy(r.property("AssumeRolePolicyDocument"), PolicyType.ROLE_TRUST,
                                 f"{r.logical_id}.AssumeRolePolicyDocument", r)
             roles[name] = Role(name, arn, trust, tuple(policies), boundary, managed_arns, tuple(unresolved),
@@ -455,5 +451,5 @@ def _role_name(arn_or_name: str | None) -> str | None:
     return arn_or_name
 
 
-def build_environment(stacks: StackSet) -> Environment:
-    return _Builder(stacks).build()
+def build_environment(stacks: StackSet, managed: ManagedPolicyCatalog | None = None) -> Environment:
+    return _Builder(stacks, managed).build()
