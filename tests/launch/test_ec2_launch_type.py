@@ -124,7 +124,7 @@ def test_user_data_fetched_at_boot_leaves_placement_undetermined(capsys, tmp_pat
     path = variant(tmp_path, EXAMPLE, ("echo ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config",
                                        "curl -s https://config.example.com/bootstrap.sh | bash"))
     code, report = check(capsys, path, "--service", "WorkerService")
-    assert code == 1 and report["ready"] is False and report["undetermined"] is True
+    assert code == 3 and report["ready"] == "unknown" and report["undetermined"] is True   # exit 3: undetermined
     placement = steps(report)["placement"]
     assert placement["status"] == "undetermined" and "fetches and runs configuration at boot" in \
         json.dumps(report)

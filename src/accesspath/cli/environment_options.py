@@ -27,6 +27,9 @@ def add_environment_arguments(parser: Any, *, templates_required: bool = True, t
                             " a file may hold one policy or a JSON list of the policies attached at that level")
     group.add_argument("--rcp", action="append", default=[], metavar="FILE",
                        help="an RCP level applying to the account's resources, as for --scp")
+    group.add_argument("--authorization-details", metavar="FILE", default=None,
+                       help="the JSON of 'aws iam get-account-authorization-details': managed policies (AWS and"
+                            " customer) and roles that the templates reference but do not define")
     group.add_argument("--endpoint-services", metavar="FILE", default=None,
                        help="the JSON output of 'aws ec2 describe-vpc-endpoint-services' to use instead of the"
                             " bundled table")
@@ -49,7 +52,8 @@ def load_environment_from_args(args: argparse.Namespace) -> Any:
 
     env = load_environment(args.templates, account=args.account, region=args.region, partition=args.partition,
                            organization_id=args.org_id, parameters=parameter_overrides(args),
-                           scp_files=args.scp, rcp_files=args.rcp)
+                           scp_files=args.scp, rcp_files=args.rcp,
+                           authorization_details=getattr(args, "authorization_details", None))
     # Nothing the user gave is dropped silently: say what could not be loaded or resolved.
     for issue in env.issues:
         print(f"accesspath: {issue}", file=sys.stderr)

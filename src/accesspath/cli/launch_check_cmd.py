@@ -24,7 +24,9 @@ def register(subparsers: Any) -> None:
             " pulled (registry auth through ecr.api, manifest and layers through ecr.dkr, the layer download"
             " through the S3 gateway endpoint), awslogs can write, secrets can be read, the container agent can"
             " reach ECS (EC2 launch type) and ECS Exec can open its channels — each as real requests through the"
-            " task's network path, decided by the engine. Exit status: 0 when ready, 1 when not, 2 for bad input."),
+            " task's network path, decided by the engine. Exit status: 0 when ready (ready: true), 1 when a step fails (ready: false), 3 when no step fails"
+            " but one is undetermined because it depends on a role, policy or value the inputs do not give"
+            " (ready: unknown; the step says what and how to give it), 2 for bad input."),
     )
     add_environment_arguments(parser)
     target = parser.add_mutually_exclusive_group(required=True)
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(report_text(report))
-    return 0 if report.ready else 1
+    return {"true": 0, "false": 1, "unknown": 3}[report.readiness]
 
 
 def report_json(report: Any) -> dict[str, Any]:
@@ -84,7 +86,8 @@ def report_json(report: Any) -> dict[str, Any]:
             "stoppedReason": s.stopped_reason or None, "fix": s.fix or None,
             "notes": list(s.decision.notes) if s.decision else [],
         })
-    return {"subject": report.subject, "launchType": report.launch_type, "ready": report.ready,
+    ready: bool | str = {"true": True, "false": False}.get(report.readiness, "unknown")
+    return {"subject": report.subject, "launchType": report.launch_type, "ready": ready,
             "undetermined": report.undetermined, "verdict": report.verdict, "steps": steps,
             "notes": list(report.notes)}
 
@@ -111,11 +114,10 @@ def report_text(report: Any) -> str:
             if step.stopped_reason:
                 lines.append(f"      stopped reason: {step.stopped_reason}")
             if step.fix:
-                lines.append(f"      fix: {step.fix}")
+                lines.append(f"      {'missing' if step.status == 'undetermined' else 'fix'}: {step.fix}")
             for note in step.decision.notes if step.decision is not None else ():
                 lines.append(f"      note: {note}")
     for note in report.notes:
         lines.append(f"  note: {note}")
-    lines.append(f"ready: {'true' if report.ready else 'false'}"
-                 + (" (undetermined: see the steps above)" if report.verdict == "undetermined" else ""))
+    lines.append(f"ready: {report.readiness}")
     return "\n".join(lines) + "\n"

@@ -180,7 +180,7 @@ class Decider:
             # deciding statements are all known ones (an allow that holds even without the unknown
             # allows, a denial that holds even without the unknown denies).
             return _Bounded(restrictive if restrictive.decision.value == "allowed" else permissive)
-        return _Bounded(permissive, restrictive, unknowns)
+        return _Bounded(permissive, restrictive, _deciding_unknowns(unknowns, permissive, restrictive))
 
     def _authorize(self, caller: Caller, request: IamRequest, path: NetworkPath | None,
                    holder: ResourcePolicyHolder | Policy | None, owner: str | None, context: RequestContext,
@@ -312,6 +312,24 @@ class _Bounded:
     @property
     def determined(self) -> bool:
         return not self.unknowns
+
+
+def _deciding_unknowns(unknowns: tuple[Unknown, ...], permissive: AuthorizationResult,
+                       restrictive: AuthorizationResult) -> tuple[Unknown, ...]:
+    """The unknowns inside the statements that made the bounds differ (all of them when none is
+    inside one: a whole policy that was not given)."""
+    spans = [(m.statement.start, m.statement.end)
+             for result in (permissive, restrictive) for m in result.deciding_statements
+             if m.statement.start is not None and m.statement.end is not None]
+
+    def inside(unknown: Unknown) -> bool:
+        at = unknown.position
+        return at is not None and any(
+            start.source == at.source and (start.line, start.column) <= (at.line, at.column) <= (end.line, end.column)
+            for start, end in spans if start is not None and end is not None)
+
+    found = tuple(u for u in unknowns if inside(u))
+    return found or unknowns
 
 
 def _endpoint_on(path: NetworkPath | None) -> VpcEndpoint | None:

@@ -34,8 +34,8 @@ from accesspath.environment.model import (
     Vpc,
     VpcEndpoint,
 )
-from accesspath.environment.unknowns import Unknown, policy_from_template, unknown_policy
-from accesspath.policy import Node, Policy, PolicyType, parse_policy
+from accesspath.environment.unknowns import Unknown, policy_from_template, supply_hint, unknown_policy
+from accesspath.policy import Node, Policy, PolicyType, Position, parse_policy
 
 MODELLED = frozenset({
     "AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::RouteTable", "AWS::EC2::Route",
@@ -60,6 +60,7 @@ class _Builder:
         self.managed = managed or bundled_managed_policies()
         self.issues: list[str] = [str(i) for i in stacks.issues]
         self.partition = stacks.partition
+        self.external_roles: dict[str, Role] = {}
 
     # -- value readers -----------------------------------------------------------------------
 
@@ -244,7 +245,7 @@ class _Builder:
                           for s in (secrets.value if secrets is not None and secrets.is_array else ())),
                     item.start))
             tasks[family] = TaskDefinition(
-                family, arn, _role_name(self.text(r, "TaskRoleArn")), _role_name(self.text(r, "ExecutionRoleArn")),
+                family, arn, self.role_reference(r, "TaskRoleArn", roles), self.role_reference(r, "ExecutionRoleArn", roles),
                 self.text(r, "NetworkMode"), self.texts(r, "RequiresCompatibilities"), tuple(containers),
                 r.logical_id, r.position)
 
@@ -270,7 +271,46 @@ class _Builder:
             organization_id=stacks.organization_id, vpcs=vpcs, subnets=subnets, route_tables=tables,
             security_groups=groups, endpoints=endpoints, gateways=gateways, roles=roles, instances=instances,
             task_definitions=tasks, services=services, resources=holders, not_modelled=not_modelled,
-            issues=tuple(self.issues))
+            issues=tuple(self.issues), external_roles=dict(self.external_roles))
+
+    def role_reference(self, resource: Resource, name: str, roles: dict[str, Role],
+                       profiles: dict[str, str] | None = None) -> str | None:
+        """The role a property names; one the templates do not define becomes an external role
+        whose trust and permissions are unknown, never a role that cannot be assumed."""
+        node = resource.property(name)
+        if node is None:
+            return None
+        label = f"{resource.logical_id}.{name}"
+        if isinstance(node.value, Symbolic):
+            unknown = Unknown(f"the role {label} names ({node.value.reason})", supply_hint(node.value.reason),
+                              node.value.position or node.start)
+            return self.external_role(label, f"arn:{self.partition}:iam::{self.stacks.account}:role/{label}",
+                                      unknown, node.start)
+        text = self.text(resource, name)
+        if not text:
+            return None
+        if profiles is not None:  # an instance profile: its role, when the templates declare the profile
+            if text in profiles:
+                return profiles[text]
+            text = text.rsplit("/", 1)[-1]
+        name_or_arn = _role_name(text) or text
+        if any(name_or_arn in (role.name, role.logical_id) or text == role.arn for role in roles.values()):
+            return name_or_arn
+        arn = text if text.startswith("arn:") else f"arn:{self.partition}:iam::{self.stacks.account}:role/{text}"
+        what = "instance profile" if profiles is not None else "role"
+        return self.external_role(name_or_arn, arn, Unknown(
+            f"the {what} '{text}' that {label} names, which the templates do not define",
+            "load the template that defines it, or give --authorization-details FILE", node.start), node.start)
+
+    def external_role(self, name: str, arn: str, unknown: Unknown, position: Position | None) -> str:
+        if name not in self.external_roles:
+            self.issues.append(f"{position or '<template>'}: {unknown.what}; decisions that depend on it are"
+                               f" undetermined ({unknown.supply})")
+            self.external_roles[name] = Role(
+                name, arn, unknown_policy(f"trust policy of {name}", PolicyType.ROLE_TRUST, unknown),
+                (unknown_policy(f"policies of {name}", PolicyType.IDENTITY, unknown),), position=position,
+                external=True)
+        return name
 
     def security_groups(self, by_type: dict[str, list[Resource]]) -> dict[str, SecurityGroup]:
         def rule(node: Node, direction: str) -> SecurityGroupRule:

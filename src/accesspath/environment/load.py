@@ -34,8 +34,15 @@ def organization_policy_levels(files: Sequence[str], policy_type: PolicyType) ->
 def load_environment(paths: Sequence[str], *, account: str = "123456789012", region: str | None = None,
                      partition: str = "aws", organization_id: str | None = None,
                      parameters: dict[str, str] | None = None, scp_files: Sequence[str] = (),
-                     rcp_files: Sequence[str] = ()) -> Environment:
-    """Templates loaded together (exports feed imports), or one native environment file."""
+                     rcp_files: Sequence[str] = (), authorization_details: str | None = None) -> Environment:
+    """Templates loaded together (exports feed imports), or one native environment file.
+
+    ``authorization_details``: the JSON of ``aws iam get-account-authorization-details``, the
+    source of managed policies and of roles the templates reference but do not define.
+    """
+    from accesspath.environment.authorization_details import read_authorization_details, with_roles
+
+    details = read_authorization_details(authorization_details) if authorization_details else None
     if not (account.isdigit() and len(account) == 12):
         raise UsageError(f"--account '{account}' is not a 12-digit account id")
     texts = [(read_text(path), path) for path in paths]
@@ -53,7 +60,9 @@ def load_environment(paths: Sequence[str], *, account: str = "123456789012", reg
         stacks = load_stacks([path for _, path in texts], account=account, region=region or "us-east-1",
                              partition=partition, organization_id=organization_id,
                              parameter_overrides=parameters or {})
-        env = build_environment(stacks)
+        env = build_environment(stacks, details.managed if details is not None else None)
+    if details is not None:
+        env = with_roles(env, details)
     scps = organization_policy_levels(scp_files, PolicyType.SCP)
     rcps = organization_policy_levels(rcp_files, PolicyType.RCP)
     if scps is not None or rcps is not None or (organization_id and not env.organization_id):

@@ -142,6 +142,7 @@ class Role:
     unresolved: tuple[str, ...] = ()             # managed policies accesspath could not load
     logical_id: str | None = None
     position: Position | None = None
+    external: bool = False                       # referenced by the inputs but defined outside them
 
     @property
     def account(self) -> str:
@@ -251,13 +252,17 @@ class Environment:
     rcps: tuple[tuple[Policy, ...], ...] | None = None
     not_modelled: tuple[tuple[str, str], ...] = ()   # (logical id, type)
     issues: tuple[str, ...] = ()
+    # Roles the inputs reference (a task role ARN, an instance profile) but do not define: their
+    # policies are unknown (environment.unknowns), or come from --authorization-details.
+    external_roles: dict[str, Role] = field(default_factory=dict)
 
     def role_by_name_or_arn(self, ref: str) -> Role | None:
-        if ref in self.roles:
-            return self.roles[ref]
-        for role in self.roles.values():
-            if role.arn == ref or role.logical_id == ref:
-                return role
+        for roles in (self.roles, self.external_roles):
+            if ref in roles:
+                return roles[ref]
+            for role in roles.values():
+                if role.arn == ref or role.logical_id == ref:
+                    return role
         return None
 
     def main_route_table(self, vpc_id: str) -> RouteTable | None:

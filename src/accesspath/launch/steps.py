@@ -44,6 +44,7 @@ from accesspath.environment.network import (
     PathKind,
     find_path,
 )
+from accesspath.environment.unknowns import bound, has_unknowns, unknowns_of
 from accesspath.errors import UsageError
 from accesspath.policy import PolicyType, parse_policy
 
@@ -109,6 +110,11 @@ class LaunchReport:
     def undetermined(self) -> bool:
         """Nothing failed, but a step depends on what accesspath was not given."""
         return self.verdict == "undetermined"
+
+    @property
+    def readiness(self) -> str:
+        """``ready:`` as launch-check reports it: ``true``, ``false`` or ``unknown`` (undetermined)."""
+        return {"ready": "true", "not ready": "false"}.get(self.verdict, "unknown")
 
 
 class LaunchChecker:
@@ -304,11 +310,26 @@ class LaunchChecker:
         env = self.env
         principal = principal_from_arn("ecs-tasks.amazonaws.com")
         context = RequestContext.of({"aws:SourceAccount": env.account, "aws:SourceArn": task_arn})
-        policies = PolicySet.of(resource=(role.trust_policy,) if role.trust_policy else (),
-                                resource_owner=role.account, resource_policy_type=PolicyType.ROLE_TRUST)
-        result = authorize(AuthorizationRequest(principal, "sts:AssumeRole", role.arn, context), policies)
+        def decide(permissive: bool | None) -> AuthorizationResult:
+            trust = role.trust_policy
+            if trust is not None and permissive is not None:
+                trust = bound(trust, permissive)
+            policies = PolicySet.of(resource=(trust,) if trust else (), resource_owner=role.account,
+                                    resource_policy_type=PolicyType.ROLE_TRUST)
+            return authorize(AuthorizationRequest(principal, "sts:AssumeRole", role.arn, context), policies)
+
+        result = decide(None)
         request = IamRequest("sts:AssumeRole", role.arn, {"aws:SourceAccount": (env.account,),
                                                           "aws:SourceArn": (task_arn,)})
+        if has_unknowns(role.trust_policy):
+            permissive, restrictive = decide(True), decide(False)
+            if permissive.allowed != restrictive.allowed:
+                unknowns = unknowns_of((role.trust_policy,))
+                return LaunchStep(f"assume {label}", principal.arn, request, "undetermined", None,
+                                  fix="; ".join(f"{u.what}: {u.supply}" for u in unknowns),
+                                  detail=f"the trust policy of {role.name} is not known to accesspath",
+                                  result=permissive)
+            result = restrictive if restrictive.allowed else permissive
         if result.allowed:
             allowing = result.deciding_statements[0] if result.deciding_statements else None
             detail = (f"trust policy of {role.name}, {allowing.statement.label}" if allowing else
@@ -374,6 +395,11 @@ class LaunchChecker:
                                   detail=custom_dns, fix=_CUSTOM_DNS_FIX)
             return LaunchStep(name, caller.principal.arn, request, "ok", decision,
                               detail=decision.path.describe() if decision.path else "")
+        if decision.decision == "undetermined":
+            # Not a failure ECS would report: accesspath lacks what decides it, and says what that is.
+            missing = "; ".join(f"{u.what}: {u.supply}" for u in decision.unknowns) or decision.message
+            return LaunchStep(name, caller.principal.arn, request, "undetermined", decision, "", missing,
+                              detail=decision.message)
         status = "unreachable" if decision.decision == "unreachable" else "denied"
         fix = _fix(decision, caller, self.env, region, self.decider)
         unseen = self._unseen_resource_policy(decision, caller)
