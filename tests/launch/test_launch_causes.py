@@ -133,7 +133,7 @@ def test_a_cross_account_image_is_undetermined_on_its_repository_policy(capsys, 
     template = variant(tmp_path, SEED_001,
                        replace={"Image: !Sub ${AWS::AccountId}.dkr.ecr.${AWS::Region}.amazonaws.com/web:1.0": image})
     code, report, steps = check(capsys, template)
-    assert code == 1 and report["ready"] is False and report["verdict"] == "undetermined"
+    assert code == 3 and report["ready"] == "unknown" and report["verdict"] == "undetermined"
     manifest = steps["image manifest"]
     assert manifest["status"] == "undetermined" and manifest["stoppedReason"] is None
     assert "belongs to account 111122223333, whose repository policy is not in the inputs" in manifest["detail"]
@@ -158,7 +158,7 @@ DHCP = """  DhcpOptions:
 
 def test_custom_dns_makes_private_dns_of_interface_endpoints_undetermined(capsys, tmp_path) -> None:
     code, report, steps = check(capsys, variant(tmp_path, SEED_001, add=DHCP))
-    assert code == 1 and report["verdict"] == "undetermined"
+    assert code == 3 and report["verdict"] == "undetermined"
     through_interface = {n for n, s in steps.items() if s["path"] and s["path"]["kind"] == "interface-endpoint"}
     assert {"registry auth", "image manifest", "image layers", "awslogs put events"} <= through_interface
     assert {n for n, s in steps.items() if s["status"] == "undetermined"} == through_interface
