@@ -292,14 +292,14 @@ class _Loader:
         """The IAM requests of ``Call``: an AWS CLI command line or {"Service", "Operation", "Parameters"}."""
         import shlex
 
-        from accesspath.catalog.aws_cli import parse_aws_cli
+        from accesspath.catalog.aws_cli import iam_requests_for_cli, parse_aws_cli
         from accesspath.catalog.calls import DEFAULT_REGION, iam_requests_for_call
 
         try:
             if isinstance(node.value, str) and not (node.is_array or node.is_object):
                 cli = parse_aws_cli(shlex.split(node.value))
-                call, region = cli.call, cli.region or region
-                service, operation, params = call.service, call.operation, dict(call.params)
+                requests = iam_requests_for_cli(cli, account=account or "123456789012",
+                                                region=cli.region or region or DEFAULT_REGION)
             elif node.is_object:
                 members = {m.key: m.value for m in node.value}
                 unknown = set(members) - {"Service", "Operation", "Parameters"}
@@ -312,10 +312,10 @@ class _Loader:
                 params = parameters.to_python() if parameters is not None else {}
                 if not service or not operation or not isinstance(params, dict):
                     raise self.fail("Call needs Service, Operation and an object of Parameters", node)
+                requests = iam_requests_for_call(service, operation, params, account=account or "123456789012",
+                                                 region=region or DEFAULT_REGION)
             else:
                 raise self.fail("Call must be an AWS CLI command line or an object with Service and Operation", node)
-            requests = iam_requests_for_call(service, operation, params, account=account or "123456789012",
-                                             region=region or DEFAULT_REGION)
         except UsageError as error:
             if error.line is None and node.start is not None:
                 raise self.fail(f"Call: {error.message}", node) from None

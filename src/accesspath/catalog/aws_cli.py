@@ -1,181 +1,207 @@
-"""Reading an AWS CLI command line into an API call (service, operation, parameters).
+"""Reading an AWS CLI command line with the AWS CLI's own grammar.
 
-``aws ecs describe-clusters --clusters a b --region ap-northeast-1`` → ``ecs``,
-``DescribeClusters``, ``{"clusters": ["a", "b"]}`` and the region. Values follow the CLI's rules
-for simple types: lists as several words, structures and maps in shorthand (``k=v,k2=v2``) or
-JSON (https://docs.aws.amazon.com/cli/latest/userguide/cli-usage-shorthand.html). ``file://``
-values and ``--cli-input-json`` are not read (this tool never touches local files for a call).
+``aws s3api get-object --bucket b --key k out.json --region ap-northeast-1`` → ``s3``,
+``GetObject``, ``{"Bucket": "b", "Key": "k"}`` and the region. The ``awscli`` package's own
+command and argument tables parse the line (global options, positional arguments such as the
+output file of ``get-object`` and ``lambda invoke``, shorthand syntax, JSON, ``file://`` and
+``fileb://`` values, ``--cli-input-json``), exactly as ``aws`` would before it sends anything;
+nothing is sent. The high-level ``aws s3`` commands (``cp``, ``mv``, ``rm``, ``ls``, ``sync``,
+``mb``, ``rb``, ``presign``) are read with their own argument tables and turned into the API calls
+they make (:mod:`accesspath.catalog.s3_commands`).
+
+The CLI is imported on first use (it costs about half a second): only commands that read an
+``aws ...`` line pay for it.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import difflib
+import functools
+import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from accesspath.catalog.botocore_models import (
-    operation_for_cli_name,
-    service_model,
-    xform_name,
-)
-from accesspath.catalog.calls import ApiCall
+from accesspath.catalog.calls import ApiCall, IamRequest, iam_requests_for_call
 from accesspath.errors import UsageError
 
-# CLI command names that differ from botocore's service names.
-_CLI_SERVICES = {"s3api": "s3", "configservice": "config", "deploy": "codedeploy"}
 # High-level CLI commands that are one API operation.
-_CLI_CUSTOMIZATIONS = {("ecr", "get-login-password"): "GetAuthorizationToken"}
-# Global options: those that take a value, and flags.
-_GLOBAL_WITH_VALUE = {"--region", "--profile", "--output", "--endpoint-url", "--query", "--color",
-                      "--ca-bundle", "--cli-read-timeout", "--cli-connect-timeout", "--cli-binary-format"}
-_GLOBAL_FLAGS = {"--debug", "--no-verify-ssl", "--no-paginate", "--no-sign-request", "--no-cli-pager",
-                 "--cli-auto-prompt", "--no-cli-auto-prompt"}
-# Pagination options the CLI adds to paginated operations; they do not change authorization.
-_PAGINATION = {"--starting-token", "--page-size", "--max-items"}
+_CLI_CUSTOMIZATIONS = {("ecr", "get-login-password"): ("ecr", "GetAuthorizationToken")}
+# Options that make the CLI print instead of calling (generate-cli-skeleton) are not calls.
+_NOT_CALLS = ("--generate-cli-skeleton",)
+
+
+@dataclass(frozen=True)
+class UnresolvedRequest:
+    """An IAM request a high-level command makes on resources the line does not name (the keys
+    under a prefix that ``--recursive`` or ``sync`` will find)."""
+
+    action: str
+    resource_pattern: str
+    reason: str
 
 
 @dataclass(frozen=True)
 class CliCall:
-    call: ApiCall
+    """What an ``aws`` line calls, in order, and the region of ``--region``."""
+
+    calls: tuple[ApiCall, ...]
     region: str | None
+    unresolved: tuple[UnresolvedRequest, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def call(self) -> ApiCall:
+        """The first call (most lines make exactly one)."""
+        if not self.calls:
+            raise UsageError("the command makes no API call whose parameters are known")
+        return self.calls[0]
+
+
+def iam_requests_for_cli(parsed: CliCall, **options: Any) -> tuple[IamRequest, ...]:
+    """The IAM requests of every call of the line; ``options`` as for :func:`iam_requests_for_call`."""
+    requests: list[IamRequest] = []
+    for call in parsed.calls:
+        requests.extend(iam_requests_for_call(call.service, call.operation, call.params, **options))
+    for unresolved in parsed.unresolved:
+        requests.append(IamRequest(action=unresolved.action, resource="*", note=unresolved.reason,
+                                   unresolved=unresolved.reason, resource_pattern=unresolved.resource_pattern))
+    return tuple(requests)
 
 
 def parse_aws_cli(argv: Sequence[str]) -> CliCall:
-    """Parse ``aws SERVICE OPERATION [--param value...]`` (the leading ``aws`` is optional)."""
+    """Parse ``aws SERVICE OPERATION [...]`` (the leading ``aws`` is optional) as the AWS CLI does."""
     words = list(argv)
     if words and words[0] == "aws":
         words = words[1:]
-    region: str | None = None
-    positional: list[str] = []
-    options: list[str] = []
-    index = 0
-    while index < len(words):
-        word = words[index]
-        name = word.split("=", 1)[0]
-        if name in _GLOBAL_WITH_VALUE:
-            value, index = _option_value(words, index, word)
-            if name == "--region":
-                region = value
-            continue
-        if word in _GLOBAL_FLAGS:
-            index += 1
-            continue
-        if len(positional) < 2 and not word.startswith("--"):
-            positional.append(word)
-        else:
-            options.append(word)
-        index += 1
-    if len(positional) < 2:
+    for word in words:
+        if word.split("=", 1)[0] in _NOT_CALLS:
+            raise UsageError(f"'{word}' prints a skeleton instead of calling AWS: give the call's parameters")
+    if len([w for w in words if not w.startswith("-")]) < 1:
         raise UsageError("expected an AWS CLI command: aws SERVICE OPERATION [--parameter value ...]")
-    cli_service, cli_operation = positional
-    if cli_service == "s3":
-        raise UsageError("'aws s3' high-level commands are not API calls; use 'aws s3api' (e.g. 's3api list-objects-v2')")
-    service = _CLI_SERVICES.get(cli_service, cli_service)
-    if (service, cli_operation) in _CLI_CUSTOMIZATIONS:
-        return CliCall(ApiCall(service, _CLI_CUSTOMIZATIONS[(service, cli_operation)], {}), region)
-    operation = operation_for_cli_name(service, cli_operation)
-    return CliCall(ApiCall(service, operation, _parameters(service, operation, options)), region)
+    driver = _driver()
+    command_table = driver._get_command_table()
+    first = next((w for w in words if not w.startswith("-")), "")
+    if first and first not in command_table:
+        closest = difflib.get_close_matches(first, list(command_table), n=1)
+        hint = f" (did you mean '{closest[0]}'?)" if closest else ""
+        raise UsageError(f"unknown AWS service '{first}'{hint}")
+    globals_, remaining = _parse(driver._create_parser(command_table), words, "aws")
+    from awscli.utils import emit_top_level_args_parsed_event
+
+    emit_top_level_args_parsed_event(driver.session, globals_, remaining)
+    driver._emit_session_event(globals_)  # registers the file:// and fileb:// value loaders
+    region = globals_.region
+    name = globals_.command
+    if name == "s3":
+        from accesspath.catalog.s3_commands import parse_s3_command
+
+        return parse_s3_command(driver, command_table["s3"], remaining, globals_, region)
+    command = command_table.get(name)
+    from awscli.clidriver import ServiceCommand, ServiceOperation
+
+    if not isinstance(command, ServiceCommand):
+        raise UsageError(f"'aws {name}' is not an AWS service command")
+    operation_word = next((w for w in remaining if not w.startswith("-")), None)
+    operations = command._get_command_table()
+    if operation_word is not None and operation_word not in operations:
+        closest = difflib.get_close_matches(operation_word, list(operations), n=1)
+        hint = f" (did you mean '{closest[0]}'?)" if closest else ""
+        raise UsageError(f"'{operation_word}' is not an operation of '{name}'{hint}")
+    parsed, remaining = _parse(command._create_parser(), remaining, f"aws {name}")
+    operation = command._get_command_table().get(parsed.operation)
+    if (name, parsed.operation) in _CLI_CUSTOMIZATIONS:
+        service, api = _CLI_CUSTOMIZATIONS[(name, parsed.operation)]
+        return CliCall((ApiCall(service, api, {}),), region)
+    if not isinstance(operation, ServiceOperation):
+        raise UsageError(f"'aws {name} {parsed.operation}' is a command of the AWS CLI, not one API call:"
+                         " give the API operation it makes")
+    params = _call_parameters(operation, remaining, globals_, f"aws {name} {parsed.operation}")
+    model = operation._operation_model
+    return CliCall((ApiCall(model.service_model.service_name, model.name, params),), region)
 
 
-def _option_value(words: list[str], index: int, word: str) -> tuple[str, int]:
-    if "=" in word:
-        return word.split("=", 1)[1], index + 1
-    if index + 1 >= len(words):
-        raise UsageError(f"option '{word}' needs a value")
-    return words[index + 1], index + 2
-
-
-def _parameters(service: str, operation: str, words: list[str]) -> dict[str, Any]:
-    shape = service_model(service).operation_model(operation).input_shape
-    members = dict(shape.members) if shape is not None else {}
-    by_option = {"--" + xform_name(name, "-"): name for name in members}
-    params: dict[str, Any] = {}
-    index = 0
-    while index < len(words):
-        word = words[index]
-        if not word.startswith("--"):
-            raise UsageError(f"unexpected value '{word}' (every value follows an --option)")
-        option, _, inline = word.partition("=")
-        values: list[str] = [inline] if inline else []
-        index += 1
-        while not inline and index < len(words) and not words[index].startswith("--"):
-            values.append(words[index])
-            index += 1
-        if option == "--cli-input-json" or option == "--cli-input-yaml":
-            raise UsageError(f"'{option}' is not read; give the parameters as options")
-        if option in _PAGINATION:
-            continue
-        negated = option.startswith("--no-") and ("--" + option[5:]) in by_option
-        key = by_option.get("--" + option[5:] if negated else option)
-        if key is None:
-            raise UsageError(f"'{option}' is not a parameter of '{xform_name(operation, '-')}'")
-        params[key] = _value(members[key], values, option, negated)
+def _call_parameters(operation: Any, words: list[str], globals_: Any, where: str) -> dict[str, Any]:
+    """ServiceOperation.__call__ up to the point where the CLI would send the request."""
+    session = operation._session
+    session.emit(f"before-building-argument-table-parser.{operation._parent_name}.{operation._name}",
+                 argument_table=operation.arg_table, args=words, session=session, parsed_globals=globals_)
+    parser = operation._create_operation_parser(operation.arg_table)
+    operation._add_help(parser)
+    parsed, remaining = _parse(parser, words, where)
+    if parsed.help is not None:
+        remaining.append(parsed.help)
+    if remaining:
+        raise UsageError(f"{where}: unknown options: {', '.join(remaining)}")
+    session.emit(f"operation-args-parsed.{operation._parent_name}.{operation._name}",
+                 parsed_args=parsed, parsed_globals=globals_)
+    with _cli_errors(where):
+        params: dict[str, Any] = operation._build_call_parameters(parsed, operation.arg_table, globals_)
+        override = operation._emit_first_non_none_response(
+            f"calling-command.{operation._parent_name}.{operation._name}",
+            call_parameters=params, parsed_args=parsed, parsed_globals=globals_)
+    if override is not None:
+        raise UsageError(f"{where}: the AWS CLI would not call AWS for this line")
+    # --max-items, --page-size and --starting-token drive the CLI's paginator, not the request.
+    params.pop("PaginationConfig", None)
+    _validate(operation._operation_model, params, where)
     return params
 
 
-def _value(shape: Any, values: list[str], option: str, negated: bool) -> Any:
-    kind = shape.type_name
-    if kind == "boolean":
-        if values:
-            raise UsageError(f"'{option}' is a flag and takes no value")
-        return not negated
-    if not values:
-        raise UsageError(f"option '{option}' needs a value")
-    if any(v.startswith(("file://", "fileb://")) for v in values):
-        raise UsageError(f"'{option}': file:// values are not read; give the value inline")
-    if kind == "list":
-        if len(values) == 1 and values[0].lstrip().startswith("["):
-            return _json(values[0], option)
-        return [_value(shape.member, [v], option, False) for v in values]
-    if len(values) > 1:
-        raise UsageError(f"option '{option}' takes one value, got {len(values)}")
-    text = values[0]
-    if kind in ("structure", "map"):
-        return _json(text, option) if text.lstrip().startswith("{") else _shorthand(shape, text, option)
-    if kind in ("integer", "long"):
-        try:
-            return int(text)
-        except ValueError:
-            raise UsageError(f"option '{option}' takes a whole number, not '{text}'") from None
-    if kind in ("float", "double"):
-        try:
-            return float(text)
-        except ValueError:
-            raise UsageError(f"option '{option}' takes a number, not '{text}'") from None
-    return text
+def _validate(model: Any, params: dict[str, Any], where: str) -> None:
+    """botocore's own validation, which refuses a call before it is signed (missing required
+    parameters, wrong types)."""
+    from botocore.exceptions import ParamValidationError
+    from botocore.validate import validate_parameters
 
-
-def _shorthand(shape: Any, text: str, option: str) -> dict[str, Any]:
-    """``k=v,k2=v2`` (values with commas or nesting need JSON)."""
-    result: dict[str, Any] = {}
-    for pair in text.split(","):
-        key, equals, value = pair.partition("=")
-        if not equals or not key.strip():
-            raise UsageError(f"option '{option}': '{text}' is not shorthand 'Key=Value,...' (use JSON for nested values)")
-        key = key.strip()
-        if shape.type_name == "structure":
-            member = next((m for m in shape.members if m.lower() == key.lower()), None)
-            if member is None:
-                raise UsageError(f"option '{option}': '{key}' is not a field of {shape.name}")
-            result[member] = _shorthand_scalar(shape.members[member], value, option)
-        else:
-            result[key] = value
-    return result
-
-
-def _shorthand_scalar(shape: Any, value: str, option: str) -> Any:
-    if shape.type_name == "boolean":
-        if value.lower() not in ("true", "false"):
-            raise UsageError(f"option '{option}': '{value}' is not true or false")
-        return value.lower() == "true"
-    if shape.type_name in ("structure", "map", "list"):
-        raise UsageError(f"option '{option}': nested values need JSON, not shorthand")
-    return _value(shape, [value], option, False)
-
-
-def _json(text: str, option: str) -> Any:
+    if model.input_shape is None:
+        return
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UsageError(f"option '{option}': invalid JSON ({error.msg} at column {error.colno})") from None
+        validate_parameters(params, model.input_shape)
+    except ParamValidationError as error:
+        text = " ".join(str(error.kwargs.get("report", error)).split())
+        raise UsageError(f"{where}: {text}") from None
+
+
+def _parse(parser: Any, words: list[str], where: str) -> tuple[Any, list[str]]:
+    """argparse through the CLI's parser; its usage error (printed, then exit) becomes one line."""
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            parsed, remaining = parser.parse_known_args(words)
+    except SystemExit:
+        lines = [line for line in stderr.getvalue().splitlines() if line.strip()]
+        message = lines[-1] if lines else "invalid arguments"
+        message = message.split(": error: ", 1)[-1]
+        raise UsageError(f"{where}: {message}") from None
+    return parsed, list(remaining)
+
+
+@contextlib.contextmanager
+def _cli_errors(where: str) -> Any:
+    """The CLI's errors in reading a value (shorthand, JSON, file://) as one line."""
+    from awscli.argprocess import ParamError, ParamSyntaxError, ParamUnknownKeyError
+    from awscli.paramfile import ResourceLoadingError
+
+    try:
+        yield
+    except (ParamError, ParamSyntaxError, ParamUnknownKeyError, ResourceLoadingError, ValueError) as error:
+        raise UsageError(f"{where}: {' '.join(str(error).split())}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def _driver() -> Any:
+    """The AWS CLI's driver with its built-in plugins only (no user plugins from ~/.aws/config)."""
+    # botocore first: importing awscli installs an import alias that would otherwise load its own
+    # bundled copy of botocore under the same name, beside the one the rest of accesspath uses.
+    import botocore.session
+    from awscli.clidriver import CLIDriver
+    from awscli.plugin import load_plugins
+
+    session = botocore.session.Session()
+    # The command line is read, never sent: no profile, credentials or config file are needed,
+    # and a profile the machine does not have must not fail the parse.
+    session.set_config_variable("profile", None)
+    load_plugins({}, event_hooks=session.get_component("event_emitter"))
+    return CLIDriver(session=session)

@@ -43,16 +43,21 @@ def run_call(args: argparse.Namespace) -> int:
         return _print([(name, list(requests)) for name, requests in steps], args.format)
     if not words:
         raise UsageError("expected an AWS CLI command after '--': accesspath call -- aws ecs list-clusters")
-    from accesspath.catalog.aws_cli import parse_aws_cli
+    from accesspath.catalog.aws_cli import iam_requests_for_cli, parse_aws_cli
 
     parsed = parse_aws_cli(words)
     extras = {k: v for k, v in (("task_role_arn", args.task_role_arn),
                                 ("execution_role_arn", args.execution_role_arn),
                                 ("kms_key_arn", args.kms_key_arn)) if v}
-    requests = iam_requests_for_call(parsed.call.service, parsed.call.operation, parsed.call.params,
-                                     account=account, region=parsed.region or args.region or DEFAULT_REGION,
-                                     extras=extras)
-    return _print([(f"{parsed.call.service}:{parsed.call.operation}", list(requests))], args.format)
+    region = parsed.region or args.region or DEFAULT_REGION
+    call_steps: list[tuple[str, list[Any]]] = [(f"{call.service}:{call.operation}",
+              list(iam_requests_for_call(call.service, call.operation, call.params, account=account, region=region,
+                                         extras=extras)))
+             for call in parsed.calls]
+    if parsed.unresolved:
+        call_steps.append((" ".join(words), list(iam_requests_for_cli(
+            type(parsed)((), parsed.region, parsed.unresolved), account=account, region=region))))
+    return _print(call_steps, args.format)
 
 
 def _print(steps: list[tuple[str, list[Any]]], output_format: str) -> int:
@@ -64,7 +69,8 @@ def _print(steps: list[tuple[str, list[Any]]], output_format: str) -> int:
         print(name)
         for request in requests:
             flag = "  (inferred)" if request.inferred else ""
-            print(f"  {request.action}  {request.resource}{flag}")
+            resource = f"{request.resource_pattern} (not known)" if request.unresolved else request.resource
+            print(f"  {request.action}  {resource}{flag}")
             for key, values in request.context.items():
                 print(f"      {key} = {', '.join(values)}")
             if request.note:

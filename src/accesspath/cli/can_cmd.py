@@ -116,8 +116,7 @@ def _warn_unknown_action(action: str) -> None:
 
 
 def _call_requests(words: list[str], caller: Any, env: Any) -> tuple[tuple[Any, ...], str, str]:
-    from accesspath.catalog.aws_cli import parse_aws_cli
-    from accesspath.catalog.calls import iam_requests_for_call
+    from accesspath.catalog.aws_cli import iam_requests_for_cli, parse_aws_cli
 
     parsed = parse_aws_cli(words)
     region = parsed.region or env.region
@@ -129,9 +128,9 @@ def _call_requests(words: list[str], caller: Any, env: Any) -> tuple[tuple[Any, 
             if role is not None:
                 extras[key] = role.arn
     account = caller.principal.account or env.account
-    requests = iam_requests_for_call(parsed.call.service, parsed.call.operation, parsed.call.params,
-                                     account=account, region=region, extras=extras)
-    return requests, region, f"{parsed.call.service} {parsed.call.operation}"
+    requests = iam_requests_for_cli(parsed, account=account, region=region, extras=extras)
+    return requests, region, ", ".join(dict.fromkeys(f"{c.service} {c.operation}" for c in parsed.calls)) or \
+        " ".join(words)
 
 
 def _path_json(path: Any) -> Any:
