@@ -57,7 +57,8 @@ def test_access_lists_allowed_actions_and_limiting_gates(capsys) -> None:
     group = "arn:aws:logs:ap-northeast-1:123456789012:log-group:logs-test-allowed:log-stream:"
     assert ("logs:DescribeLogStreams", group) in allowed
     assert all("logs-test-denied" not in resource for _, resource in allowed)
-    assert logs["limits"]["vpc-endpoint (implicitDeny)"] > 0
+    limits = {(g["gate"], g["decision"]): g["pairs"] for g in logs["limits"]}
+    assert limits[("vpc-endpoint", "implicitDeny")] > 0
     assert code == 0
 
 

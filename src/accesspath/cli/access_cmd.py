@@ -19,9 +19,13 @@ def register(subparsers: Any) -> None:
         "access",
         help="list what a caller of the templates can do, per service and resource, and what limits the rest",
         description=(
-            "Decide every action of the services the caller's policies name and of the resources the templates"
-            " declare, on those resources (or \"*\" for actions without resources), through the caller's real"
-            " network path. Prints the allowed actions per resource and, for the rest, which gate stopped them."),
+            "Decide every action of the services the caller's policies name (every service of the environment"
+            " when they name all), through the caller's real network path, on the resources it can be asked"
+            " about: \"*\" for actions without resources, the environment's resources of the action's resource"
+            " types (ECS clusters, services, task definitions and capacity providers included), the Resource"
+            " patterns of the caller's and its VPC's endpoint policies, and any resource of the type (its ARN"
+            " format with \"*\" for names). Prints the allowed actions per resource and, for the rest, which gate"
+            " stopped them; each pair is decided exactly as 'accesspath can --action A --resource R' would."),
     )
     add_environment_arguments(parser)
     parser.add_argument("--from", dest="caller", required=True, metavar="ID",
@@ -44,29 +48,56 @@ def run(args: argparse.Namespace) -> int:
     decider = Decider(env, endpoint_services_from_args(args), resource_account=args.resource_account)
     report = caller_access(decider, caller, services=args.service)
     if args.format == "json":
-        payload = {"caller": {"kind": caller.kind, "id": caller.id, "principal": caller.principal.arn},
-                   "services": [{"service": s.service,
-                                 "allowed": [{"action": d.request.action, "resource": d.request.resource,
-                                              "path": d.path.describe() if d.path else None} for d in s.allowed],
-                                 "denied": [{"action": d.request.action, "resource": d.request.resource,
-                                             "decision": d.decision,
-                                             "gate": d.result.deciding_gate.value
-                                             if d.result and d.result.deciding_gate else None}
-                                            for d in s.decisions if not d.allowed],
-                                 "limits": s.limits()} for s in report]}
-        json.dump(payload, sys.stdout, indent=2)
+        json.dump(access_json(report), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    lines = [f"access of {caller.describe()}"]
-    for service in report:
-        total, allowed = len(service.decisions), len(service.allowed)
-        lines.append(f"{service.service}: {allowed} of {total} action x resource pairs allowed")
-        by_resource: dict[str, list[str]] = {}
-        for d in service.allowed:
-            by_resource.setdefault(d.request.resource, []).append(d.request.action.split(":", 1)[1])
-        for resource, actions in sorted(by_resource.items()):
-            lines.append(f"  allowed on {resource}: {', '.join(sorted(actions))}")
-        for gate, count in sorted(service.limits().items()):
-            lines.append(f"  denied by {gate}: {count}")
-    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write(access_text(report))
     return 0
+
+
+def access_json(report: Any) -> dict[str, Any]:
+    from accesspath.cli.json_vocabulary import caller_json, decision_json
+
+    return {
+        "caller": caller_json(report.caller),
+        "notes": list(report.notes),
+        "services": [{
+            "service": s.service,
+            "actions": {"total": len(s.actions), "allowed": len(s.allowed_actions)},
+            "pairs": {"total": len(s.pairs), **s.counts()},
+            "allowed": [{**decision_json(p.decision), "basis": p.basis, "resourceType": p.resource_type}
+                        for p in s.allowed],
+            "denied": [{**decision_json(p.decision), "basis": p.basis, "resourceType": p.resource_type}
+                       for p in s.pairs if not p.decision.allowed],
+            "limits": [{"gate": g.gate, "decision": g.decision, "pairs": g.pairs, "actions": list(g.actions)}
+                       for g in s.limits()],
+        } for s in report.services],
+    }
+
+
+# How many action names a text line lists before it only counts the rest.
+_SHOWN_ACTIONS = 8
+
+
+def access_text(report: Any) -> str:
+    lines = [f"access of {report.caller.describe()}"]
+    lines += [f"  note: {note}" for note in report.notes]
+    for service in report.services:
+        allowed_actions = service.allowed_actions
+        counts = service.counts()
+        lines.append(f"{service.service}: {len(allowed_actions)} of {len(service.actions)} actions allowed"
+                     f" ({counts.get('allowed', 0)} of {len(service.pairs)} action x resource pairs)")
+        by_resource: dict[tuple[str, str], list[str]] = {}
+        for pair in service.allowed:
+            by_resource.setdefault((pair.resource, pair.basis), []).append(pair.action.split(":", 1)[1])
+        for (resource, basis), actions in sorted(by_resource.items()):
+            label = {"any-of-type": " (any of the type)", "policy-pattern": " (a policy's pattern)"}.get(basis, "")
+            lines.append(f"  allowed on {resource}{label}: {', '.join(sorted(actions))}")
+        for limit in service.limits():
+            names = [a.split(":", 1)[1] for a in limit.actions]
+            shown = ", ".join(names[:_SHOWN_ACTIONS]) + (f" and {len(names) - _SHOWN_ACTIONS} more"
+                                                         if len(names) > _SHOWN_ACTIONS else "")
+            what = ("unreachable (network)" if limit.gate == "network" else
+                    "undetermined" if limit.gate == "undetermined" else f"{limit.gate} ({limit.decision})")
+            lines.append(f"  denied by {what}: {limit.pairs} pairs of {len(names)} actions: {shown}")
+    return "\n".join(lines) + "\n"

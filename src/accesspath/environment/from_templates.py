@@ -470,6 +470,18 @@ class _Builder:
             add("log-group", r, f"arn:{partition}:logs:{region}:{account}:log-group:{name}", name)
         for r in by_type.get("AWS::DynamoDB::Table", []):
             add("dynamodb-table", r, self.attribute(r, "Arn"), self.physical(r))
+        # ECS resources carry no resource policy, but calls are authorized on them (Service Authorization
+        # Reference, Amazon ECS: cluster, service, task-definition, capacity-provider).
+        for r in by_type.get("AWS::ECS::Cluster", []):
+            add("ecs-cluster", r, self.attribute(r, "Arn"), self.physical(r))
+        for r in by_type.get("AWS::ECS::Service", []):
+            add("ecs-service", r, self.physical(r), self.attribute(r, "Name"))
+        for r in by_type.get("AWS::ECS::TaskDefinition", []):
+            arn = self.physical(r)
+            add("ecs-task-definition", r, arn, arn.rsplit("/", 1)[-1] if arn else None)
+        for r in by_type.get("AWS::ECS::CapacityProvider", []):
+            name = self.physical(r)
+            add("ecs-capacity-provider", r, f"arn:{partition}:ecs:{region}:{account}:capacity-provider/{name}", name)
         for r in by_type.get("AWS::SSM::Parameter", []):
             name = self.physical(r)
             add("ssm-parameter", r, f"arn:{partition}:ssm:{region}:{account}:parameter/{name.lstrip('/')}", name)

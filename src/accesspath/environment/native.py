@@ -360,7 +360,10 @@ def from_text(text: str, source: str) -> Environment:
     resources = {}
     kinds = {"s3-bucket": PolicyType.RESOURCE, "sqs-queue": PolicyType.RESOURCE, "kms-key": PolicyType.KMS_KEY,
              "secret": PolicyType.RESOURCE, "ecr-repository": PolicyType.RESOURCE, "log-group": PolicyType.RESOURCE,
-             "dynamodb-table": PolicyType.RESOURCE, "ssm-parameter": PolicyType.RESOURCE}
+             "dynamodb-table": PolicyType.RESOURCE, "ssm-parameter": PolicyType.RESOURCE,
+             # ECS resources have no resource policy; they are what ECS calls are authorized on.
+             "ecs-cluster": PolicyType.RESOURCE, "ecs-service": PolicyType.RESOURCE,
+             "ecs-task-definition": PolicyType.RESOURCE, "ecs-capacity-provider": PolicyType.RESOURCE}
     for item in r.items(top.get("resources"), "resources"):
         f = r.obj(item, "a resource")
         kind = r.text(f, "kind", "a resource", required=True) or ""
