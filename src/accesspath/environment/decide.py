@@ -153,6 +153,17 @@ class Decider:
                             f"{request.unresolved}: {shown} could decide differently on the real resource"
                             f" ({result.decision.value} if none of them applies)", None, tuple(notes))
 
+    def explained(self, decision: CallDecision) -> AuthorizationResult | None:
+        """``decision``'s authorization again with the engine's explanation: every policy it evaluated, per
+        gate, with statement traces (the same request and the same policy set, so the same decision)."""
+        if decision.result is None:
+            return None
+        if decision.result.policies:
+            return decision.result
+        holder = self.resource_holder(decision.request.resource, decision.request.action)
+        policies = self.policy_set(decision.caller, decision.path, holder, decision.resource_owner)
+        return authorize(decision.result.request, policies, explain=True)
+
     def _decision(self, caller: Caller, request: IamRequest, path: NetworkPath | None, result: AuthorizationResult,
                   owner: str | None, notes: list[str]) -> CallDecision:
         return CallDecision(request, caller, result.decision.value, path, result, result.message or "", owner,

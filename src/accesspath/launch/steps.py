@@ -316,7 +316,9 @@ class LaunchChecker:
                 trust = bound(trust, permissive)
             policies = PolicySet.of(resource=(trust,) if trust else (), resource_owner=role.account,
                                     resource_policy_type=PolicyType.ROLE_TRUST)
-            return authorize(AuthorizationRequest(principal, "sts:AssumeRole", role.arn, context), policies)
+            # explain: the report shows the policies the engine evaluated for this step.
+            return authorize(AuthorizationRequest(principal, "sts:AssumeRole", role.arn, context), policies,
+                             explain=True)
 
         result = decide(None)
         request = IamRequest("sts:AssumeRole", role.arn, {"aws:SourceAccount": (env.account,),
@@ -487,7 +489,7 @@ class LaunchChecker:
         context = RequestContext.of({"aws:SourceVpce": path.endpoint.id, "aws:SourceVpc": path.endpoint.vpc_id,
                                      "aws:SecureTransport": "true", "aws:RequestedRegion": region})
         result = authorize(AuthorizationRequest(signer, request.action, request.resource, context),
-                           PolicySet.of(identity=[_SIGNER_IDENTITY], vpc_endpoint=[endpoint_policy]))
+                           PolicySet.of(identity=[_SIGNER_IDENTITY], vpc_endpoint=[endpoint_policy]), explain=True)
         if result.allowed:
             return LaunchStep("layer download (S3)", ECR_LAYER_SIGNER, request, "ok", None, detail=path.describe(),
                               result=result, path=path)

@@ -12,14 +12,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from accesspath.catalog.calls import IamRequest
-from accesspath.engine import Decision, StatementMatch
+from accesspath.engine import AuthorizationResult, Decision, StatementMatch
 from accesspath.environment.callers import Caller, resolve_caller
-from accesspath.environment.decide import DEFAULT_ENDPOINT_POLICY, CallDecision, Decider
+from accesspath.environment.decide import CallDecision, Decider
 from accesspath.environment.model import (
     EcsService,
     Environment,
     Instance,
-    ResourcePolicyHolder,
 )
 from accesspath.environment.network import CallerPlacement, NetworkPath, find_path
 from accesspath.errors import UsageError
@@ -266,25 +265,11 @@ class _Builder:
     def _step_evidence(self, step: LaunchStep, path: NetworkPath | None) -> DenialEvidence | None:
         if step.decision is not None and step.decision.result is not None:
             return _decision_evidence(step.decision, self.env, self.decider)
-        if step.request is None:
+        if step.result is None:
             return None
-        # Steps the launch check decides itself: assuming a role (the trust policy decides) and
-        # ECR's presigned layer download (the S3 endpoint's policy decides).
-        message = step.detail
-        explicit = "explicit deny" in message
-        if step.request.action.lower().startswith("sts:assumerole"):
-            role = self.env.role_by_name_or_arn(step.request.resource)
-            policies = (role.trust_policy,) if role is not None and role.trust_policy is not None else ()
-            gate = PolicyType.ROLE_TRUST
-        elif path is not None and path.endpoint is not None:
-            policies = (path.endpoint.policy or DEFAULT_ENDPOINT_POLICY,)
-            gate = PolicyType.VPC_ENDPOINT
-        else:
-            return None
-        statements = _policy_statements(policies, only_deny=explicit)
-        return DenialEvidence("explicitDeny" if explicit else "implicitDeny", gate.label, message,
-                              "denied by" if explicit else f"no statement allows the request in the {gate.label}",
-                              statements, "" if policies else f"there is no {gate.label}")
+        # Steps the launch check decides itself (assuming a role, ECR's presigned layer download):
+        # their result carries the engine's explanation.
+        return _result_evidence(step.result, step.detail or step.result.message or "")
 
     # -- the graph ---------------------------------------------------------------------------------
 
@@ -419,51 +404,37 @@ def _worst(statuses: Iterable[FlowStatus], precedence: tuple[FlowStatus, ...] = 
 # -- the statements behind a denial ----------------------------------------------------------------
 
 def _decision_evidence(decision: CallDecision, env: Environment, decider: Decider) -> DenialEvidence | None:
-    result = decision.result
-    if result is None:
+    if decision.result is None:
         return None
     if decision.decision == "undetermined":
         return DenialEvidence("undetermined", "resource owner", decision.message, "", (),
                               "the decision depends on which account owns the resource")
+    explained = decider.explained(decision)
+    if explained is None:
+        return None
+    return _result_evidence(explained, decision.message)
+
+
+def _result_evidence(result: AuthorizationResult, message: str) -> DenialEvidence:
+    """The statements behind a denial, from what the engine evaluated (its explanation), never re-derived."""
     if result.decision is Decision.EXPLICIT_DENY:
         gate = result.deciding_gate.label if result.deciding_gate else "policy"
-        return DenialEvidence("explicitDeny", gate, decision.message, "denied by",
+        return DenialEvidence("explicitDeny", gate, message, "denied by",
                               tuple(_match_ref(m) for m in result.deciding_statements))
     gate_type = result.deciding_gate or PolicyType.IDENTITY
-    policies, note = _gate_policies(gate_type, decision, env, decider)
-    return DenialEvidence("implicitDeny", gate_type.label, decision.message,
+    evaluated = _evaluated_policies(result, gate_type)
+    note = "" if evaluated else f"the engine evaluated no {gate_type.label} for this request"
+    return DenialEvidence("implicitDeny", gate_type.label, message,
                           f"no statement allows the request in the {gate_type.label}",
-                          _policy_statements(policies, only_deny=False), note)
+                          _policy_statements(evaluated, only_deny=False), note)
 
 
-def _gate_policies(gate: PolicyType, decision: CallDecision, env: Environment,
-                   decider: Decider) -> tuple[tuple[Policy, ...], str]:
-    """The policies of the gate that had no allow, so the reader sees what would have to change."""
-    role = decision.caller.role
-    role_name = role.name if role is not None else decision.caller.principal.arn
-    path = decision.path
-    if gate is PolicyType.VPC_ENDPOINT:
-        if path is not None and path.endpoint is not None:
-            return (path.endpoint.policy or DEFAULT_ENDPOINT_POLICY,), ""
-        return (), "the endpoint on the path is not known"
-    if gate is PolicyType.IDENTITY:
-        policies = role.policies if role is not None else ()
-        return policies, "" if policies else f"the role {role_name} has no identity-based policy"
-    if gate is PolicyType.PERMISSIONS_BOUNDARY:
-        boundary = role.permissions_boundary if role is not None else None
-        return ((boundary,) if boundary else ()), ""
-    if gate in (PolicyType.RESOURCE, PolicyType.ROLE_TRUST, PolicyType.KMS_KEY):
-        holder = decider.resource_holder(decision.request.resource, decision.request.action)
-        if isinstance(holder, Policy):
-            return (holder,), ""
-        if isinstance(holder, ResourcePolicyHolder) and holder.policy is not None:
-            return (holder.policy,), ""
-        return (), f"'{decision.request.resource}' has no {gate.label} in the environment"
-    if gate is PolicyType.SCP:
-        return tuple(p for level in env.scps or () for p in level), ""
-    if gate is PolicyType.RCP:
-        return tuple(p for level in env.rcps or () for p in level), ""
-    return (), f"no {gate.label} applies"
+def _evaluated_policies(result: AuthorizationResult, gate: PolicyType) -> tuple[Policy, ...]:
+    """The policies of ``gate`` the engine evaluated (a resource gate covers trust and key policies)."""
+    types = {gate}
+    if gate is PolicyType.RESOURCE:
+        types |= {PolicyType.ROLE_TRUST, PolicyType.KMS_KEY}
+    return tuple(dict.fromkeys(o.policy for o in result.policies if o.policy.policy_type in types))
 
 
 def _match_ref(match: StatementMatch) -> StatementRef:
