@@ -40,7 +40,9 @@ def test_detection_and_version() -> None:
         from_text('{"accesspath-environment": 2, "account": "1", "region": "r"}', "env.json")
 
 
-def test_unresolved_template_values_export_as_markers_and_stay_fail_closed(tmp_path, capsys) -> None:
+def test_unresolved_template_values_export_as_markers_and_read_back_as_unknowns(tmp_path, capsys) -> None:
+    """An exported unresolved value is still unknown when the file is read back: the request that depends
+    on it is undetermined and names it, as it is from the template (never an allow, never a denial)."""
     from accesspath.cli import main
 
     template = tmp_path / "t.yaml"
@@ -59,4 +61,9 @@ def test_unresolved_template_values_export_as_markers_and_stay_fail_closed(tmp_p
                  "--resource-account", "123456789012", "--format", "json"])
     import json
     result = json.loads(capsys.readouterr().out)["results"][0]
-    assert code == 1 and result["decision"] == "implicitDeny" and result["errors"]
+    assert code == 3 and result["decision"] == "undetermined"
+    assert "other-stack-bucket-arn" in json.dumps(result)
+    # A request the unknown cannot change is decided as usual.
+    code = main(["can", str(exported), "--from", "r", "--action", "s3:PutObject", "--resource", "arn:aws:s3:::b/k",
+                 "--resource-account", "123456789012", "--format", "json"])
+    assert code == 1 and json.loads(capsys.readouterr().out)["results"][0]["decision"] == "implicitDeny"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -41,13 +42,23 @@ def load_environment(paths: Sequence[str], *, account: str = "123456789012", reg
     source of managed policies and of roles the templates reference but do not define.
     """
     from accesspath.environment.authorization_details import read_authorization_details, with_roles
+    from accesspath.terraform import environment_document, is_terraform_json
 
     details = read_authorization_details(authorization_details) if authorization_details else None
     if not (account.isdigit() and len(account) == 12):
         raise UsageError(f"--account '{account}' is not a 12-digit account id")
     texts = [(read_text(path), path) for path in paths]
     natives = [path for text, path in texts if native.is_native(text)]
-    if natives:
+    terraform = [path for text, path in texts if is_terraform_json(text)]
+    if terraform:
+        if len(paths) != 1:
+            raise UsageError(f"'{terraform[0]}' is Terraform JSON (terraform show -json): give it alone, not with"
+                             " templates")
+        document = environment_document(texts[0][0], terraform[0], account=account, region=region,
+                                        partition=partition)
+        env = native.from_text(json.dumps(document, indent=1),
+                               f"{terraform[0]} (as 'accesspath env export' writes it)")
+    elif natives:
         if len(paths) != 1:
             raise UsageError(f"'{natives[0]}' is an environment file: give it alone, not with templates")
         env = native.from_text(texts[0][0], natives[0])

@@ -27,7 +27,7 @@ from accesspath.environment.model import (
     VpcEndpoint,
 )
 from accesspath.errors import UsageError
-from accesspath.policy import Node, Policy, PolicyType, decode_json, parse_policy
+from accesspath.policy import Node, Policy, PolicyType, decode_json
 from accesspath.policy.source import JsonSyntaxError
 
 FORMAT = "accesspath-environment"
@@ -229,7 +229,32 @@ class _Reader:
         if document is None:
             raise self.fail("a policy entry needs a 'document'", node)
         policy_id = self.text(fields, "id", "policy") or default_id
-        return parse_policy(document, policy_type=policy_type, policy_id=policy_id, source=self.source)
+        from accesspath.environment.unknowns import policy_from_template
+        # A value written as {"accesspath-unresolved": reason} (env export of an unresolved template value,
+        # a Terraform value known only after apply) is read back as that unknown: decisions that depend on
+        # it are undetermined, as they were from the templates.
+        return policy_from_template(_with_unresolved(document), policy_type=policy_type, policy_id=policy_id,
+                                    source=self.source)
+
+
+def _with_unresolved(node: Node) -> Node:
+    """The node with each ``{"accesspath-unresolved": reason}`` object turned into an unresolved value."""
+    from accesspath.cfn.model import Symbolic
+    from accesspath.policy.source import Member
+
+    if node.is_object:
+        if len(node.value) == 1 and node.value[0].key == UNRESOLVED and isinstance(node.value[0].value.value, str):
+            return Node(Symbolic(node.value[0].value.value, node.start), node.start, node.end)
+        return Node(tuple(Member(m.key, _with_unresolved(m.value), *_member_rest(m)) for m in node.value),
+                    node.start, node.end, node.kind)
+    if node.is_array:
+        return Node(tuple(_with_unresolved(item) for item in node.value), node.start, node.end, node.kind)
+    return node
+
+
+def _member_rest(member: Any) -> tuple[Any, ...]:
+    from dataclasses import fields
+    return tuple(getattr(member, f.name) for f in fields(member)[2:])
 
 
 def from_text(text: str, source: str) -> Environment:

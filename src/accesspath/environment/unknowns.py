@@ -78,6 +78,8 @@ def unknowns_of(policies: Iterable[Policy | None]) -> tuple[Unknown, ...]:
 def supply_hint(reason: str) -> str:
     """How to give accesspath an unresolved template value, from the loader's reason."""
     lowered = reason.lower()
+    if "terraform plan" in lowered:
+        return "give the state after 'terraform apply' (terraform show -json), where the value is known"
     if "importvalue" in lowered or "export" in lowered:
         return "load the template that exports it, or give --import NAME=VALUE"
     if "parameter" in lowered:
