@@ -7,7 +7,8 @@ import pytest
 from accesspath.audit import rule_catalog
 from accesspath.audit.probes import ENDPOINT_PROBES
 from accesspath.audit.rule import RuleInfo, rule_info_problems
-from accesspath.audit.rules.instances import decoded_user_data, instance_gaps
+from accesspath.environment.container_credentials import instance_role_reach
+from accesspath.environment.container_instances import decoded_user_data
 from accesspath.catalog.service_catalog import get_catalog
 from accesspath.environment.model import Instance
 from accesspath.lint.findings import Severity
@@ -155,16 +156,24 @@ def test_protected_container_instance_passes() -> None:
     assert "instance-metadata-credentials" not in rule_ids(audit_of(TEMPLATES / "container-instance.yaml"))
 
 
-def test_instance_gaps_by_network_mode() -> None:
+def test_instance_role_reach_by_network_mode() -> None:
+    # ECS guide, "Task IAM role" (seed 002); EC2 guide, "Configure the instance metadata options".
     bare = Instance("i-1", None)
-    assert any("ECS_AWSVPC_BLOCK_IMDS" in g for g in instance_gaps(bare, "", {"awsvpc"}))
-    assert instance_gaps(bare, "echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config", {"awsvpc"}) == []
-    hop2 = Instance("i-2", None, http_tokens="required", hop_limit=2)
-    gaps = instance_gaps(hop2, "", {"bridge"})
-    assert any("HopLimit is 2" in g for g in gaps)
-    assert instance_gaps(Instance("i-3", None, http_tokens="required", hop_limit=1), "", {"bridge"}) == []
-    assert any("host network mode" in g for g in instance_gaps(Instance("i-4", None, http_tokens="required"), "",
-                                                              {"host"}))
+    assert instance_role_reach(bare, "awsvpc").reachable and "ECS_AWSVPC_BLOCK_IMDS" in instance_role_reach(
+        bare, "awsvpc").fix
+    blocked = Instance("i-1", None, agent_config=(("ECS_AWSVPC_BLOCK_IMDS", "true"),))
+    assert instance_role_reach(blocked, "awsvpc").status == "blocked"
+    # The hop limit does not stop awsvpc containers: they use their own ENI.
+    assert instance_role_reach(Instance("i-3", None, http_tokens="required", hop_limit=1), "awsvpc").reachable
+    hop2 = instance_role_reach(Instance("i-2", None, http_tokens="required", hop_limit=2), "bridge")
+    assert hop2.reachable and "HopLimit is 2" in hop2.reason
+    assert instance_role_reach(Instance("i-3", None, http_tokens="required", hop_limit=1), "bridge").status == "blocked"
+    assert instance_role_reach(Instance("i-5", None, imds_iptables_block=True), "bridge").status == "blocked"
+    host = instance_role_reach(Instance("i-4", None, http_tokens="required", imds_iptables_block=True), "host")
+    assert host.reachable and "host network mode" in host.reason
+    assert instance_role_reach(Instance("i-6", None, http_endpoint="disabled"), "host").status == "blocked"
+    unread = Instance("i-7", None, unread=("the user data fetches and runs configuration at boot",))
+    assert instance_role_reach(unread, "bridge").status == "undetermined"
     assert decoded_user_data("ZWNobyBoaQ==") == "echo hi"
     assert decoded_user_data("#!/bin/bash\necho hi") == "#!/bin/bash\necho hi"
 

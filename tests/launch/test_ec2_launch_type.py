@@ -169,3 +169,12 @@ def test_task_definition_on_ec2_without_execution_role_uses_a_default_cluster_in
                          "--launch-type", "EC2", "--subnet", instance["subnetId"], "--instance", "ECSAutoScalingGroup")
     assert "execution role" not in steps(report)
     assert steps(report)["registry auth"]["status"] == "ok"
+
+
+def test_service_cluster_from_a_stack_not_loaded_is_undetermined(capsys, tmp_path) -> None:
+    # An unresolved Cluster is never read as the default cluster.
+    path = variant(tmp_path, EXAMPLE, ("      Cluster: !Ref Cluster\n      TaskDefinition: !Ref WorkerTaskDefinition",
+                                       "      Cluster: !ImportValue cluster-stack:ClusterName\n"
+                                       "      TaskDefinition: !Ref WorkerTaskDefinition"))
+    code, report = check(capsys, path, "--service", "WorkerService")
+    assert code == 1 and report["undetermined"] is True and steps(report)["placement"]["status"] == "undetermined"

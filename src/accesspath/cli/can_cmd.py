@@ -33,6 +33,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--from", dest="caller", required=True, metavar="ID",
                         help="the caller: an ECS service, task definition, EC2 instance or IAM role (logical id,"
                              " name or ARN)")
+    parser.add_argument("--credentials", choices=("task", "instance"), default="task",
+                        help="with --from an ECS service on EC2 container instances: decide as its task role (the"
+                             " default) or as the instance role its containers get through IMDS (unreachable, with"
+                             " the reason, where the instance blocks IMDS for the task's network mode)")
     parser.add_argument("--subnet", default=None, help="place the caller in this subnet instead of its own")
     parser.add_argument("--security-group", action="append", default=[], metavar="ID",
                         help="with --subnet: the caller's security groups")
@@ -52,12 +56,19 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from accesspath.catalog.calls import IamRequest
-    from accesspath.environment.callers import resolve_caller
-    from accesspath.environment.decide import Decider
+    from accesspath.environment.callers import instance_credentials_caller, resolve_caller
+    from accesspath.environment.decide import CallDecision, Decider
 
     env = load_environment_from_args(args)
-    caller = resolve_caller(env, args.caller, subnet=args.subnet, security_groups=tuple(args.security_group))
+    reach = None
+    if args.credentials == "instance":
+        caller, reach = instance_credentials_caller(env, args.caller, subnet=args.subnet,
+                                                    security_groups=tuple(args.security_group))
+    else:
+        caller = resolve_caller(env, args.caller, subnet=args.subnet, security_groups=tuple(args.security_group))
     region = env.region
     if args.action:
         if args.trailing:
@@ -76,7 +87,17 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("say what to decide: a call after '--' (-- aws ecs list-clusters) or --action")
         requests, region, call_name = _call_requests(args.trailing, caller, env)
     decider = Decider(env, endpoint_services_from_args(args), resource_account=args.resource_account)
-    decisions = [decider.decide(caller, r, region=region, via=args.via, explain=args.explain) for r in requests]
+    if reach is not None and not reach.reachable:
+        # The container cannot get these credentials at all: nothing is signed with them.
+        verdict = "unreachable" if reach.status == "blocked" else "undetermined"
+        decisions = [CallDecision(r, caller, verdict, None, None,
+                                  f"the instance role is not available to the container: {reach.reason}", None,
+                                  (f"to close it: {reach.fix}",) if reach.fix else ()) for r in requests]
+    else:
+        decisions = [decider.decide(caller, r, region=region, via=args.via, explain=args.explain) for r in requests]
+        if reach is not None:
+            decisions = [replace(d, notes=d.notes + (f"the container gets the instance role through IMDS: {reach.reason};"
+                                                     f" to close it: {reach.fix}",)) for d in decisions]
     if args.format == "json":
         json.dump(_json(call_name, caller, decisions, args.explain), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -151,6 +172,7 @@ def _json(call_name: str, caller: Any, decisions: list[Any], explain: bool) -> d
     return {
         "call": call_name,
         "caller": {"kind": caller.kind, "id": caller.id, "principal": caller.principal.arn,
+                   "instance": (caller.instance.logical_id or caller.instance.id) if caller.instance else None,
                    "subnet": caller.placement.subnet_id if caller.placement else None},
         "results": [{
             "action": d.request.action, "resource": d.request.resource, "inferred": d.request.inferred,
@@ -180,7 +202,7 @@ def _text(call_name: str, caller: Any, decisions: list[Any], explain: bool) -> s
             lines.append(f"    {d.message.partition(': ')[0]}:")
             for unknown in d.unknowns:
                 lines.append(f"    missing: {unknown}")
-        elif d.decision == "undetermined":
+        elif d.decision == "undetermined" or (d.decision == "unreachable" and d.path is None):
             lines.append(f"    {d.message}")
         if d.result is not None and d.decision != "undetermined":
             body = render_results_text([d.result], explain=explain).splitlines()[1:]

@@ -11,6 +11,13 @@ import hashlib
 from dataclasses import dataclass
 
 from accesspath.engine.request import RequestPrincipal, principal_from_arn
+from accesspath.environment.container_credentials import (
+    ImdsReach,
+    instance_role_reach,
+    network_mode,
+    service_instances,
+    uses_ec2,
+)
 from accesspath.environment.model import (
     EcsService,
     Environment,
@@ -55,10 +62,14 @@ def resolve_caller(env: Environment, ref: str, *, subnet: str | None = None,
         if ref in (service.logical_id, service.name):
             task = _task_definition(env, service.task_definition)
             role = _role(env, task.task_role_name if task else None)
-            placement = override or (CallerPlacement(service.subnet_ids[0], service.security_group_ids,
-                                                     service.assign_public_ip) if service.subnet_ids else None)
+            host = service_host(env, service, task)
+            placement = override or _service_placement(service, task, host)
+            if role is None and host is not None:
+                raise UsageError(f"'{service.name}' has no task role: its containers get the instance role of"
+                                 f" {host.logical_id or host.id} through IMDS where it is not blocked (ask with"
+                                 " --credentials instance), or set TaskRoleArn on the task definition")
             return Caller("ecs-service", ref, role, _task_principal(env, role, service.name), placement,
-                          task_definition=task, service=service)
+                          task_definition=task, service=service, instance=host)
     for task in env.task_definitions.values():
         if ref in (task.logical_id, task.family, task.arn):
             role = _role(env, task.task_role_name)
@@ -86,6 +97,51 @@ def resolve_caller(env: Environment, ref: str, *, subnet: str | None = None,
             raise UsageError(str(error)) from None
         return Caller("arn", ref, None, principal, override)
     raise UsageError(f"--from '{ref}' is not a caller of the environment; candidates: {', '.join(candidates(env)) or 'none'}")
+
+
+def service_host(env: Environment, service: EcsService, task: TaskDefinition | None) -> Instance | None:
+    """The container instance an EC2 launch-type or capacity-provider service's tasks run on (the first
+    placed one: the instances of a group share their configuration), or None."""
+    if not uses_ec2(service, task):
+        return None
+    placed, _ = service_instances(env, service)
+    return placed[0] if placed else None
+
+
+def _service_placement(service: EcsService, task: TaskDefinition | None,
+                       host: Instance | None) -> CallerPlacement | None:
+    if host is not None and network_mode(task) != "awsvpc":
+        # bridge and host tasks use the container instance's network.
+        return CallerPlacement(host.subnet_id, host.security_group_ids, host.public_ip) if host.subnet_id else None
+    if not service.subnet_ids:
+        return None
+    # An awsvpc task on EC2 gets an ENI in the service's subnets, never a public IP.
+    public = service.assign_public_ip and host is None
+    return CallerPlacement(service.subnet_ids[0], service.security_group_ids, public)
+
+
+def instance_credentials_caller(env: Environment, ref: str, *, subnet: str | None = None,
+                                security_groups: tuple[str, ...] = ()) -> tuple[Caller, ImdsReach]:
+    """``--credentials instance``: a container of service ``ref`` using the instance role it gets from IMDS,
+    and whether it can reach it (ECS guide, "Task IAM role"; see ``container_credentials``)."""
+    service = next((s for s in env.services.values() if ref in (s.logical_id, s.name)), None)
+    if service is None:
+        raise UsageError(f"--credentials instance needs --from to name an ECS service of the EC2 launch type;"
+                         f" '{ref}' is not a service")
+    task = _task_definition(env, service.task_definition)
+    host = service_host(env, service, task)
+    if host is None:
+        raise UsageError(f"service '{ref}' runs on no container instance of the templates (Fargate, or no instance"
+                         " joins its cluster): there is no instance role to reach")
+    role = _role(env, host.role_name)
+    if role is None:
+        raise UsageError(f"container instance '{host.logical_id or host.id}' has no instance profile role in the"
+                         " templates")
+    placement = (CallerPlacement(subnet, security_groups) if subnet else _service_placement(service, task, host))
+    principal = principal_from_arn(f"arn:{env.partition}:sts::{role.account}:assumed-role/{role.name}/{host.id}")
+    caller = Caller("ecs-service", ref, role, principal, placement, task_definition=task, service=service,
+                    instance=host)
+    return caller, instance_role_reach(host, network_mode(task))
 
 
 def candidates(env: Environment) -> list[str]:

@@ -394,3 +394,13 @@ def service_capacity_providers(builder: _Builder, r: Resource, cluster: str,
     if builder.text(r, "LaunchType"):
         return ()
     return defaults.get(cluster.rsplit("/", 1)[-1], ())
+
+
+def service_cluster(builder: _Builder, r: Resource) -> str:
+    """A service's cluster name: ``default`` when it names none (CreateService's default), ``""`` when the
+    templates name one accesspath cannot resolve (an import of a stack that is not loaded)."""
+    node = r.property("Cluster")
+    if node is None:
+        return "default"
+    text = builder.text(r, "Cluster")
+    return text if text is not None else ""

@@ -17,6 +17,7 @@ from accesspath.environment.container_instances import (
     build_instances,
     default_capacity_providers,
     service_capacity_providers,
+    service_cluster,
 )
 from accesspath.environment.model import (
     Container,
@@ -256,14 +257,15 @@ class _Builder:
             name = self.text(r, "ServiceName") or r.logical_id
             task_ref = self.text(r, "TaskDefinition") or ""
             task = next((t for t in tasks.values() if task_ref in (t.arn, t.family, t.logical_id)), None)
+            cluster = service_cluster(self, r)
             services[name] = EcsService(
-                name, self.text(r, "Cluster") or "default", task.family if task else task_ref,
+                name, cluster, task.family if task else task_ref,
                 self.text(r, "LaunchType"), self.text(r, "PlatformVersion"),
                 self.texts_of(self.member(network, "Subnets"), f"{r.logical_id}.Subnets", r),
                 self.texts_of(self.member(network, "SecurityGroups"), f"{r.logical_id}.SecurityGroups", r),
                 (self.member_text(network, "AssignPublicIp") or "DISABLED") == "ENABLED",
                 self.flag(r, "EnableExecuteCommand", False), r.logical_id, r.position,
-                service_capacity_providers(self, r, self.text(r, "Cluster") or "default", cluster_defaults))
+                service_capacity_providers(self, r, cluster, cluster_defaults))
 
         holders = self.resource_holders(by_type)
         return Environment(

@@ -145,6 +145,12 @@ class LaunchChecker:
         if instance_ref is not None:
             host = self._instance(instance_ref, None)
             assert host is not None
+        elif not service.cluster:
+            step = LaunchStep("placement", "ecs.amazonaws.com", None, "undetermined", None,
+                              detail=f"the cluster of {subject} could not be resolved (see the warnings): its"
+                                     " container instances are unknown",
+                              fix="load the template that defines the cluster, or give --instance")
+            return LaunchReport(subject, kind, (step,), ())
         else:
             placed, unknown = service_instances(self.env, service)
             if not placed:
@@ -222,7 +228,7 @@ class LaunchChecker:
                 or ("FARGATE" if "FARGATE" in task.compatibilities else "EC2")).upper()
         steps: list[LaunchStep] = []
         notes: list[str] = []
-        cluster = cluster_name(service.cluster) if service else "default"
+        cluster = (cluster_name(service.cluster) or "default") if service else "default"
         task_id = task_id_for(service.name if service else task.family)
         task_arn = f"arn:{env.partition}:ecs:{env.region}:{env.account}:task/{cluster}/{task_id}"
         execution_role = env.role_by_name_or_arn(task.execution_role_name) if task.execution_role_name else None
