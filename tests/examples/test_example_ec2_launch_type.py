@@ -81,3 +81,17 @@ def test_audit_passes_the_protected_cluster_and_names_the_fix_per_mode(capsys) -
     assert "ECS_AWSVPC_BLOCK_IMDS=true" in findings["awsvpc"]["fix"]
     assert "docker+" in findings["bridge"]["fix"] and "HttpPutResponseHopLimit: 1" in findings["bridge"]["fix"]
     assert all(f["message"].startswith("Auto Scaling group 'ContainerInstances'") for f in findings.values())
+
+
+def test_a_script_fetched_at_boot_leaves_instance_credentials_undetermined(capsys, tmp_path) -> None:
+    # The fetched script might block IMDS: accesspath cannot read it, so it says neither yes nor no.
+    text = Path(TEMPLATE).read_text().replace(
+        "echo ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\n",
+        "echo ECS_CLUSTER=${Cluster} >> /etc/ecs/ecs.config\n              curl -s https://config.example.com/h.sh | bash\n")
+    path = tmp_path / "template.yaml"
+    path.write_text(text)
+    code, out = run(capsys, "can", str(path), "--from", "WorkerService", "--credentials", "instance", *OPEN_IMDS,
+                    "--", "aws", "ecr", "get-authorization-token")
+    [result] = out["results"]
+    assert code == 3 and result["decision"] == "undetermined"
+    assert "fetches and runs configuration at boot" in json.dumps(result)

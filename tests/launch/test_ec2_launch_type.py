@@ -177,4 +177,4 @@ def test_service_cluster_from_a_stack_not_loaded_is_undetermined(capsys, tmp_pat
                                        "      Cluster: !ImportValue cluster-stack:ClusterName\n"
                                        "      TaskDefinition: !Ref WorkerTaskDefinition"))
     code, report = check(capsys, path, "--service", "WorkerService")
-    assert code == 1 and report["undetermined"] is True and steps(report)["placement"]["status"] == "undetermined"
+    assert code == 3 and report["undetermined"] is True and steps(report)["placement"]["status"] == "undetermined"

@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from accesspath.catalog.calls import IamRequest
     from accesspath.environment.callers import instance_credentials_caller, resolve_caller
     from accesspath.environment.decide import CallDecision, Decider
+    from accesspath.environment.unknowns import Unknown
 
     env = load_environment_from_args(args)
     reach = None
@@ -89,10 +90,19 @@ def run(args: argparse.Namespace) -> int:
     decider = Decider(env, endpoint_services_from_args(args), resource_account=args.resource_account)
     if reach is not None and not reach.reachable:
         # The container cannot get these credentials at all: nothing is signed with them.
-        verdict = "unreachable" if reach.status == "blocked" else "undetermined"
-        decisions = [CallDecision(r, caller, verdict, None, None,
-                                  f"the instance role is not available to the container: {reach.reason}", None,
-                                  (f"to close it: {reach.fix}",) if reach.fix else ()) for r in requests]
+        if reach.status == "blocked":
+            decisions = [CallDecision(r, caller, "unreachable", None, None,
+                                      f"the instance role is not available to the container: {reach.reason}", None)
+                         for r in requests]
+        else:
+            host = caller.instance
+            missing = tuple(Unknown(what, "put that configuration in the user data or cfn-init metadata of the"
+                                          " templates", host.position if host else None)
+                            for what in (host.unread if host else ()))
+            decisions = [CallDecision(r, caller, "undetermined", None, None,
+                                      f"whether the container reaches the instance role is undetermined: {reach.reason}",
+                                      None, (f"to close it: {reach.fix}",) if reach.fix else (), missing)
+                         for r in requests]
     else:
         decisions = [decider.decide(caller, r, region=region, via=args.via, explain=args.explain) for r in requests]
         if reach is not None:
