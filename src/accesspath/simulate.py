@@ -37,6 +37,7 @@ from accesspath.policy import (
     node_from_python,
     parse_policy,
 )
+from accesspath.policy.limits import resource_attachment
 from accesspath.policy.operators import (
     parse_address,
     parse_binary,
@@ -68,6 +69,18 @@ CONTEXT_TYPES = {
 
 RESOURCE_POLICY_TYPES = {"resource": PolicyType.RESOURCE, "role-trust": PolicyType.ROLE_TRUST,
                          "kms-key": PolicyType.KMS_KEY}
+
+# Every ActionNames × ResourceArns pair is decided and kept for the output, so one request is
+# bounded (docs/simulate.md): a 127 KB request once asked for 2.8 GB.
+MAX_PAIRS = 10_000
+
+
+def _resource_attachment(kind: PolicyType, resources: tuple[str, ...]) -> str | None:
+    """The size limit of a ResourcePolicy: that of the resources' service, when they share one."""
+    if kind is not PolicyType.RESOURCE:
+        return None
+    found = {resource_attachment(arn) for arn in resources}
+    return found.pop() if len(found) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -215,6 +228,10 @@ class _Loader:
                              for action, resource, request_context, _ in call_requests)
             unresolved = tuple(u for *_, u in call_requests)
         else:
+            if len(actions) * len(resources) > MAX_PAIRS:
+                raise self.fail(f"ActionNames × ResourceArns is {len(actions):,} × {len(resources):,} ="
+                                f" {len(actions) * len(resources):,} pairs; one request decides at most"
+                                f" {MAX_PAIRS:,} (split it into several requests)", fields["ActionNames"])
             requests = tuple((action, resource, context) for action in actions for resource in resources)
 
         # The resource-based policy is read as the kind the input names, or else as each action
@@ -226,7 +243,8 @@ class _Loader:
             if kind not in policy_sets:
                 resource: list[Policy] = []
                 if "ResourcePolicy" in fields:
-                    resource = [self.policy(fields["ResourcePolicy"], kind, "ResourcePolicy")]
+                    resource = [self.policy(fields["ResourcePolicy"], kind, "ResourcePolicy",
+                                            _resource_attachment(kind, resources))]
                     parsed.extend(resource)
                 policy_sets[kind] = PolicySet.of(
                     identity=identity, permissions_boundary=boundary or None, session=session or None,
@@ -339,9 +357,10 @@ class _Loader:
             raise self.fail(f"ResourcePolicyType '{text}' must be one of {', '.join(RESOURCE_POLICY_TYPES)}", node)
         return RESOURCE_POLICY_TYPES[text]
 
-    def policy(self, node: Node, policy_type: PolicyType, policy_id: str) -> Policy:
+    def policy(self, node: Node, policy_type: PolicyType, policy_id: str, attachment: str | None = None) -> Policy:
         if node.is_object:
-            return parse_policy(node, policy_type=policy_type, policy_id=policy_id, source=self.source)
+            return parse_policy(node, policy_type=policy_type, policy_id=policy_id, source=self.source,
+                                attachment=attachment)
         if isinstance(node.value, str) and not node.is_array:
             line_offset = column_offset = 0
             source: str | None = f"{self.source or '<input>'} ({policy_id})"
@@ -349,7 +368,7 @@ class _Loader:
                 # A one-line policy string without escapes: positions map straight onto the file.
                 line_offset, column_offset, source = node.start.line - 1, node.start.column, self.source
             return parse_policy(node.value, policy_type=policy_type, policy_id=policy_id, source=source,
-                                line_offset=line_offset, column_offset=column_offset)
+                                line_offset=line_offset, column_offset=column_offset, attachment=attachment)
         raise self.fail(f"{policy_id} must be a policy: a JSON object or a JSON string", node)
 
     def context(self, node: Node | None) -> RequestContext:

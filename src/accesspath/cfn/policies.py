@@ -35,11 +35,40 @@ POLICY_PROPERTIES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# (resource type, kind) -> the attachment whose AWS size limit applies (accesspath.policy.limits).
+# AWS::IAM::Policy is an inline policy of users, groups or roles: the largest limit (a role's) holds.
+POLICY_ATTACHMENTS: dict[tuple[str, str], str] = {
+    ("AWS::IAM::Role", PolicyType.ROLE_TRUST.value): "iam-role-trust",
+    ("AWS::IAM::Role", _IDENTITY): "iam-role-inline",
+    ("AWS::IAM::RolePolicy", _IDENTITY): "iam-role-inline",
+    ("AWS::IAM::User", _IDENTITY): "iam-user-inline",
+    ("AWS::IAM::Group", _IDENTITY): "iam-group-inline",
+    ("AWS::IAM::Policy", _IDENTITY): "iam-role-inline",
+    ("AWS::IAM::ManagedPolicy", _IDENTITY): "iam-managed",
+    ("AWS::S3::BucketPolicy", _RESOURCE): "s3-bucket",
+    ("AWS::SQS::QueuePolicy", _RESOURCE): "sqs-queue",
+    ("AWS::SNS::TopicPolicy", _RESOURCE): "sns-topic",
+    ("AWS::KMS::Key", PolicyType.KMS_KEY.value): "kms-key",
+    ("AWS::SecretsManager::ResourcePolicy", _RESOURCE): "secretsmanager-secret",
+    ("AWS::ECR::Repository", _RESOURCE): "ecr-repository",
+    ("AWS::EC2::VPCEndpoint", PolicyType.VPC_ENDPOINT.value): "vpc-endpoint",
+}
+
+
+def attachment_of(resource_type: str, kind: str) -> str | None:
+    """The size-limit attachment of a policy of ``kind`` held by a resource of ``resource_type``."""
+    return POLICY_ATTACHMENTS.get((resource_type, kind))
+
+
 class PolicyLocation(NamedTuple):
     resource: Resource
     path: str  # e.g. "Properties.Policies[0].PolicyDocument"
     node: Node
     kind: str  # a PolicyType value
+
+    @property
+    def attachment(self) -> str | None:
+        return attachment_of(self.resource.type, self.kind)
 
 
 def policy_nodes(stacks: StackSet) -> Iterator[PolicyLocation]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from accesspath.catalog.managed_policies import ManagedPolicyCatalog, bundled_managed_policies
 from accesspath.cfn.model import Resource, StackSet, Symbolic
+from accesspath.cfn.policies import attachment_of
 from accesspath.environment.container_instances import (
     build_instances,
     default_capacity_providers,
@@ -132,7 +133,8 @@ class _Builder:
             return None
         source = node.start.source if node.start and node.start.source else (
             resource.position.source if resource.position else None)
-        return policy_from_template(node, policy_type=policy_type, policy_id=policy_id, source=source)
+        return policy_from_template(node, policy_type=policy_type, policy_id=policy_id, source=source,
+                                    attachment=attachment_of(resource.type, policy_type.value))
 
     # -- build ---------------------------------------------------------------------------------
 

@@ -101,9 +101,12 @@ def unknown_policy(policy_id: str, policy_type: PolicyType, unknown: Unknown) ->
                         _everything(policy_type, "Deny", policy_id), (unknown,))
 
 
-def policy_from_template(node: Node, *, policy_type: PolicyType, policy_id: str, source: str | None) -> Policy:
-    """Parse a policy document of a template; one that holds unresolved values gets its two bounds."""
-    policy = parse_policy(node, policy_type=policy_type, policy_id=policy_id, source=source)
+def policy_from_template(node: Node, *, policy_type: PolicyType, policy_id: str, source: str | None,
+                         attachment: str | None = None) -> Policy:
+    """Parse a policy document of a template; one that holds unresolved values gets its two bounds.
+
+    ``attachment`` names the AWS size limit that applies (accesspath.policy.limits)."""
+    policy = parse_policy(node, policy_type=policy_type, policy_id=policy_id, source=source, attachment=attachment)
     found = list(_symbolics(node))
     if not found:
         return policy
@@ -117,8 +120,8 @@ def policy_from_template(node: Node, *, policy_type: PolicyType, policy_id: str,
     return _with_bounds(
         policy,
         # The bounds keep the policy's name: the statements they keep are the template's own.
-        parse_policy(permissive, policy_type=policy_type, policy_id=policy_id, source=source),
-        parse_policy(restrictive, policy_type=policy_type, policy_id=policy_id, source=source),
+        parse_policy(permissive, policy_type=policy_type, policy_id=policy_id, source=source, attachment=attachment),
+        parse_policy(restrictive, policy_type=policy_type, policy_id=policy_id, source=source, attachment=attachment),
         unknowns)
 
 

@@ -167,7 +167,7 @@ def _validate_templates(templates: list[TemplateSource], *, account: str, region
                                             policy_id=policy_id)
                         for position, symbolic in unresolved)
         policy = parse_policy(location.node, policy_type=PolicyType(location.kind),
-                              policy_id=policy_id, source=file)
+                              policy_id=policy_id, source=file, attachment=location.attachment)
         findings.extend(lint_policy(policy, file=file, policy_id=policy_id,
                                     unresolved=[p for p, _ in unresolved if p is not None]))
         count += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from accesspath.policy.limits import limit_for, size_problem
 from accesspath.policy.model import (
     ActionBlock,
     ConditionClause,
@@ -66,11 +67,14 @@ class _Collector:
 
 def parse_policy(document: str | Node | dict[str, Any] | Any, *, policy_type: PolicyType = PolicyType.IDENTITY,
                  policy_id: str = "policy", source: str | None = None,
-                 line_offset: int = 0, column_offset: int = 0) -> Policy:
+                 line_offset: int = 0, column_offset: int = 0, attachment: str | None = None) -> Policy:
     """Parse a policy from JSON text, a decoded :class:`Node` tree or plain Python objects.
 
     Never raises for bad content: JSON syntax errors and every validation problem become
     :class:`PolicyIssue` entries; a policy with errors is never used to allow anything.
+    ``attachment`` names what the policy is attached to (a key of
+    :data:`accesspath.policy.limits.SIZE_LIMITS`, e.g. ``"s3-bucket"``) for AWS's size limit;
+    without it the policy type's largest limit applies.
     """
     collector = _Collector(policy_type)
     if isinstance(document, str):
@@ -86,7 +90,17 @@ def parse_policy(document: str | Node | dict[str, Any] | Any, *, policy_type: Po
         except NestingError as error:
             collector.error("too-deep", f"the policy is not valid: {error}", None, "Policy")
             return Policy(policy_id, policy_type, None, None, (), tuple(collector.issues), source)
+    _check_size(root, collector, attachment)
     return _parse_root(root, collector, policy_id, source)
+
+
+def _check_size(root: Node, c: _Collector, attachment: str | None) -> None:
+    """AWS refuses to store a policy over its size limit (accesspath.policy.limits)."""
+    limit = limit_for(c.policy_type, attachment)
+    problem = size_problem(root, limit) if limit is not None else None
+    if problem is not None:
+        message, refused = problem
+        (c.error if refused else c.warning)("policy-too-large", message, root.start, "Policy")
 
 
 def _parse_root(root: Node, c: _Collector, policy_id: str, source: str | None) -> Policy:
