@@ -77,13 +77,14 @@ def run(args: argparse.Namespace) -> int:
         load_environment_from_args,
     )
     from accesspath.cli.io import read_input
+    from accesspath.files import MAX_LOG_BYTES
     from accesspath.generate import (
         DEFAULT_GROUP_THRESHOLD,
         generate_from_log,
         read_decision_log,
     )
 
-    text, source = read_input(args.log)
+    text, source = read_input(args.log, MAX_LOG_BYTES)
     log = read_decision_log(text, source)
     env = load_environment_from_args(args) if args.templates else None
     out_dir = Path(args.output_dir) if args.output_dir else None

@@ -50,6 +50,7 @@ _STAR = Wildcard(STAR)
 _QUESTION = Wildcard(QUESTION)
 _SPECIALS = {"*": "*", "?": "?", "$": "$"}
 _VARIABLE_RE = re.compile(r"\$\{([^{}]*)\}")
+_WILDCARD_SPLIT_RE = re.compile(r"([*?])")
 _DEFAULT_RE = re.compile(r"^\s*([^,]+?)\s*,\s*'([^']*)'\s*$")
 
 
@@ -59,17 +60,17 @@ def tokenize(text: str, *, variables: bool, wildcards: bool) -> tuple[str | Vari
     literal: list[str] = []
 
     def add_literal(chunk: str) -> None:
-        if not wildcards:
+        if not wildcards or ("*" not in chunk and "?" not in chunk):
             literal.append(chunk)
             return
-        for ch in chunk:
-            if ch == STAR or ch == QUESTION:
+        for part in _WILDCARD_SPLIT_RE.split(chunk):
+            if part == STAR or part == QUESTION:
                 if literal:
                     tokens.append("".join(literal))
                     literal.clear()
-                tokens.append(_STAR if ch == STAR else _QUESTION)
-            else:
-                literal.append(ch)
+                tokens.append(_STAR if part == STAR else _QUESTION)
+            elif part:
+                literal.append(part)
 
     position = 0
     if variables and "${" in text:
