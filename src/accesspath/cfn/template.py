@@ -10,10 +10,10 @@ dependency order and the outputs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 
+from accesspath.cfn.allowed_pattern import allowed_pattern_matches
 from accesspath.cfn.conditions import ConditionEvaluator, Decision
 from accesspath.cfn.errors import (
     CircularReferenceError,
@@ -299,11 +299,13 @@ class TemplateLoader:
                 raise fail("is not a number") from None
         pattern = as_text(_member_of(declaration, "AllowedPattern") or Node(None))
         if isinstance(pattern, str):
-            try:
-                matches = re.fullmatch(pattern, text) is not None
-            except re.error:
-                matches = True  # a Java pattern Python cannot read: CloudFormation checks it at deploy time
-            if not matches:
+            matches = allowed_pattern_matches(pattern, text)
+            if matches is None:  # CloudFormation checks it at deploy time; say it was not checked here
+                self.report("allowed-pattern-not-checked",
+                            f"the AllowedPattern '{pattern}' of parameter '{name}' uses what a linear-time regex"
+                            " engine cannot run (back-references, look-around); the value was not checked"
+                            " against it", Severity.WARNING, at)
+            elif not matches:
                 raise fail(f"does not match its AllowedPattern '{pattern}'")
         for key, check in (("MinLength", lambda limit: len(text) >= limit),
                            ("MaxLength", lambda limit: len(text) <= limit),

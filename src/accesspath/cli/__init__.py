@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from accesspath import __version__
+from accesspath.cli.output import EscapingStream
 from accesspath.errors import UsageError
 
 # Modules that define commands, in the order they appear in --help.
@@ -128,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "run", None) is None:
         parser.print_help(sys.stderr)
         return 2
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = EscapingStream(stdout), EscapingStream(stderr)  # type: ignore[assignment]
     try:
         return int(args.run(args))
     except UsageError as error:
@@ -137,3 +140,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr

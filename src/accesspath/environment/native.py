@@ -7,6 +7,9 @@ hand. Policies inside it keep their line and column in the file.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from ipaddress import ip_network
 from typing import Any
 
 from accesspath.environment.model import (
@@ -28,10 +31,16 @@ from accesspath.environment.model import (
 )
 from accesspath.errors import UsageError
 from accesspath.policy import Node, Policy, PolicyType, decode_json
+from accesspath.policy.arns import PARTITIONS, arn_problem
+from accesspath.policy.limits import resource_attachment
 from accesspath.policy.source import JsonSyntaxError
 
 FORMAT = "accesspath-environment"
 VERSION = 1
+
+_ACCOUNT_RE = re.compile(r"\d{12}")
+_REGION_RE = re.compile(r"[a-z]{2}(-[a-z0-9]+)+-\d+")
+_ORGANIZATION_RE = re.compile(r"o-[a-z0-9]{10,32}")
 
 
 def is_native(text: str) -> bool:
@@ -209,19 +218,39 @@ class _Reader:
     def texts(self, fields: dict[str, Node], key: str) -> tuple[str, ...]:
         out = []
         for item in self.items(fields.get(key), key):
-            if not isinstance(item.value, str):
+            if not isinstance(item.value, str) or item.is_array or item.is_object:
                 raise self.fail(f"'{key}' must hold strings", item)
             out.append(item.value)
         return tuple(out)
+
+    def matching(self, fields: dict[str, Node], key: str, what: str, check: Callable[[str], str | None], *,
+                 required: bool = False) -> str | None:
+        """A string field that must pass ``check`` (which says what is wrong, or None)."""
+        value = self.text(fields, key, what, required=required)
+        if value is not None:
+            problem = check(value)
+            if problem is not None:
+                raise self.fail(f"{what}.{key} '{value}': {problem}", fields.get(key))
+        return value
+
+    def port(self, fields: dict[str, Node], key: str) -> int | None:
+        value = self.number(fields, key)
+        if value is not None and not -1 <= value <= 65535:
+            raise self.fail(f"'{key}' {value} is not a port (-1 to 65535)", fields.get(key))
+        return value
 
     def mapping(self, fields: dict[str, Node], key: str) -> tuple[tuple[str, str], ...]:
         node = fields.get(key)
         if node is None or node.value is None:
             return ()
-        self.obj(node, key)
+        fields = self.obj(node, key)
+        for name, value in fields.items():
+            if value.is_array or value.is_object or isinstance(value.value, bool) or value.value is None:
+                raise self.fail(f"'{key}.{name}' must be a string", value)
         return tuple((k, str(v)) for k, v in node.to_python().items())
 
-    def policy(self, node: Node | None, policy_type: PolicyType, default_id: str) -> Policy | None:
+    def policy(self, node: Node | None, policy_type: PolicyType, default_id: str,
+               attachment: str | None = None) -> Policy | None:
         if node is None or node.value is None:
             return None
         fields = self.obj(node, "a policy entry")
@@ -234,7 +263,7 @@ class _Reader:
         # a Terraform value known only after apply) is read back as that unknown: decisions that depend on
         # it are undetermined, as they were from the templates.
         return policy_from_template(_with_unresolved(document), policy_type=policy_type, policy_id=policy_id,
-                                    source=self.source)
+                                    source=self.source, attachment=attachment)
 
 
 def _with_unresolved(node: Node) -> Node:
@@ -268,29 +297,30 @@ def from_text(text: str, source: str) -> Environment:
     version = top.get(FORMAT)
     if version is None or version.value != VERSION:
         raise r.fail(f"not an accesspath environment file (expected \"{FORMAT}\": {VERSION})", root)
-    account = r.text(top, "account", "the environment", required=True) or ""
-    region = r.text(top, "region", "the environment", required=True) or ""
+    account = r.matching(top, "account", "the environment", _account_problem, required=True) or ""
+    region = r.matching(top, "region", "the environment", _region_problem, required=True) or ""
 
     def rules(node: Node | None, what: str) -> tuple[SecurityGroupRule, ...]:
         out = []
         for item in r.items(node, what):
             f = r.obj(item, what)
-            out.append(SecurityGroupRule(r.text(f, "protocol", what) or "-1", r.number(f, "fromPort"),
-                                         r.number(f, "toPort"), r.text(f, "cidr", what), r.text(f, "groupId", what),
+            out.append(SecurityGroupRule(r.text(f, "protocol", what) or "-1", r.port(f, "fromPort"),
+                                         r.port(f, "toPort"), r.matching(f, "cidr", what, _cidr_problem),
+                                         r.text(f, "groupId", what),
                                          r.text(f, "prefixList", what), item.start))
         return tuple(out)
 
     vpcs, subnets, tables, groups, gateways, endpoints = {}, {}, {}, {}, {}, {}
     for item in r.items(top.get("vpcs"), "vpcs"):
         f = r.obj(item, "a VPC")
-        vpc = Vpc(r.text(f, "id", "a VPC", required=True) or "", r.text(f, "cidr", "a VPC"),
+        vpc = Vpc(r.text(f, "id", "a VPC", required=True) or "", r.matching(f, "cidr", "a VPC", _cidr_problem),
                   r.flag(f, "dnsSupport", True), r.flag(f, "dnsHostnames", False), item.start,
                   r.texts(f, "dnsServers"))
         vpcs[vpc.id] = vpc
     for item in r.items(top.get("subnets"), "subnets"):
         f = r.obj(item, "a subnet")
         subnet = Subnet(r.text(f, "id", "a subnet", required=True) or "", r.text(f, "vpcId", "a subnet", required=True) or "",
-                        r.text(f, "cidr", "a subnet"), r.text(f, "routeTableId", "a subnet"),
+                        r.matching(f, "cidr", "a subnet", _cidr_problem), r.text(f, "routeTableId", "a subnet"),
                         r.text(f, "availabilityZone", "a subnet"), r.flag(f, "mapPublicIp", False), item.start)
         subnets[subnet.id] = subnet
     for item in r.items(top.get("routeTables"), "routeTables"):
@@ -298,7 +328,7 @@ def from_text(text: str, source: str) -> Environment:
         routes = []
         for route_node in r.items(f.get("routes"), "routes"):
             rf = r.obj(route_node, "a route")
-            routes.append(Route(r.text(rf, "destination", "a route", required=True) or "",
+            routes.append(Route(r.matching(rf, "destination", "a route", _destination_problem, required=True) or "",
                                 r.text(rf, "target", "a route", required=True) or "", r.text(rf, "targetId", "a route"),
                                 route_node.start))
         table = RouteTable(r.text(f, "id", "a route table", required=True) or "",
@@ -334,7 +364,7 @@ def from_text(text: str, source: str) -> Environment:
         name = r.text(f, "name", "a role", required=True) or ""
         policies = tuple(p for i, node in enumerate(r.items(f.get("policies"), "policies"))
                          if (p := r.policy(node, PolicyType.IDENTITY, f"{name} policy {i + 1}")) is not None)
-        role = Role(name, r.text(f, "arn", "a role", required=True) or "",
+        role = Role(name, r.matching(f, "arn", "a role", arn_problem, required=True) or "",
                     r.policy(f.get("trustPolicy"), PolicyType.ROLE_TRUST, f"{name} trust policy"), policies,
                     r.policy(f.get("permissionsBoundary"), PolicyType.PERMISSIONS_BOUNDARY, f"{name} boundary"),
                     r.texts(f, "managedPolicyArns"), r.texts(f, "unresolved"), r.text(f, "logicalId", "a role"),
@@ -346,7 +376,7 @@ def from_text(text: str, source: str) -> Environment:
         instance = Instance(r.text(f, "id", "an instance", required=True) or "", r.text(f, "subnetId", "an instance"),
                             r.texts(f, "securityGroupIds"), r.text(f, "roleName", "an instance"),
                             r.text(f, "userData", "an instance"), r.text(f, "httpTokens", "an instance"),
-                            r.number(f, "hopLimit"), r.flag(f, "publicIp", False), r.text(f, "logicalId", "an instance"),
+                            _hop_limit(r, f), r.flag(f, "publicIp", False), r.text(f, "logicalId", "an instance"),
                             item.start, source=r.text(f, "source", "an instance") or "instance",
                             subnet_ids=r.texts(f, "subnetIds"), cluster=r.text(f, "cluster", "an instance"),
                             http_endpoint=r.text(f, "httpEndpoint", "an instance"),
@@ -364,7 +394,7 @@ def from_text(text: str, source: str) -> Environment:
                                         r.text(cf, "image", "a container"), r.text(cf, "logDriver", "a container"),
                                         r.mapping(cf, "logOptions"), r.mapping(cf, "secrets"), cnode.start))
         task = TaskDefinition(r.text(f, "family", "a task definition", required=True) or "",
-                              r.text(f, "arn", "a task definition", required=True) or "",
+                              r.matching(f, "arn", "a task definition", arn_problem, required=True) or "",
                               r.text(f, "taskRoleName", "a task definition"),
                               r.text(f, "executionRoleName", "a task definition"),
                               r.text(f, "networkMode", "a task definition"), r.texts(f, "compatibilities"),
@@ -394,8 +424,9 @@ def from_text(text: str, source: str) -> Environment:
         kind = r.text(f, "kind", "a resource", required=True) or ""
         if kind not in kinds:
             raise r.fail(f"unknown resource kind '{kind}' (expected one of: {', '.join(kinds)})", f.get("kind"))
-        arn = r.text(f, "arn", "a resource", required=True) or ""
-        holder = ResourcePolicyHolder(kind, arn, r.policy(f.get("policy"), kinds[kind], f"{arn} policy"),
+        arn = r.matching(f, "arn", "a resource", arn_problem, required=True) or ""
+        holder = ResourcePolicyHolder(kind, arn, r.policy(f.get("policy"), kinds[kind], f"{arn} policy",
+                                                          resource_attachment(arn)),
                                       r.text(f, "name", "a resource"), r.text(f, "logicalId", "a resource"), item.start,
                                       r.text(f, "kmsKeyId", "a resource"))
         resources[arn] = holder
@@ -417,12 +448,51 @@ def from_text(text: str, source: str) -> Environment:
         if key not in known:
             raise r.fail(f"unknown field '{key}' in the environment file", node)
     return Environment(
-        account=account, region=region, partition=r.text(top, "partition", "the environment") or "aws",
-        organization_id=r.text(top, "organizationId", "the environment"),
+        account=account, region=region,
+        partition=r.matching(top, "partition", "the environment", _partition_problem) or "aws",
+        organization_id=r.matching(top, "organizationId", "the environment", _organization_problem),
         vpcs=vpcs, subnets=subnets, route_tables=tables, security_groups=groups, endpoints=endpoints,
         gateways=gateways, roles=roles, instances=instances, task_definitions=tasks, services=services,
         resources=resources, scps=levels("serviceControlPolicies", PolicyType.SCP),
         rcps=levels("resourceControlPolicies", PolicyType.RCP),
-        not_modelled=tuple((str(n.get("logicalId")), str(n.get("type")))
-                           for n in (top["notModelled"].to_python() if "notModelled" in top else []) or []),
+        not_modelled=tuple((r.text(n, "logicalId", "a notModelled entry", required=True) or "",
+                            r.text(n, "type", "a notModelled entry", required=True) or "")
+                           for n in (r.obj(item, "a notModelled entry")
+                                     for item in r.items(top.get("notModelled"), "notModelled"))),
     )
+
+
+def _account_problem(value: str) -> str | None:
+    return None if _ACCOUNT_RE.fullmatch(value) else "an account id is 12 digits"
+
+
+def _region_problem(value: str) -> str | None:
+    return None if _REGION_RE.fullmatch(value) else "not a region name such as 'us-east-1'"
+
+
+def _partition_problem(value: str) -> str | None:
+    return None if value in PARTITIONS else f"not a partition (expected one of {', '.join(PARTITIONS)})"
+
+
+def _organization_problem(value: str) -> str | None:
+    return None if _ORGANIZATION_RE.fullmatch(value) else "an organization id looks like 'o-a1b2c3d4e5'"
+
+
+def _cidr_problem(value: str) -> str | None:
+    try:
+        ip_network(value, strict=False)
+    except ValueError:
+        return "not a CIDR block such as '10.0.0.0/16'"
+    return None
+
+
+def _destination_problem(value: str) -> str | None:
+    """A route's destination: a CIDR block or a managed prefix list (pl-…)."""
+    return None if value.startswith("pl-") else _cidr_problem(value)
+
+
+def _hop_limit(r: _Reader, fields: dict[str, Node]) -> int | None:
+    value = r.number(fields, "hopLimit")
+    if value is not None and not 1 <= value <= 64:  # ec2 ModifyInstanceMetadataOptions: 1 to 64
+        raise r.fail(f"'hopLimit' {value} is not between 1 and 64", fields.get("hopLimit"))
+    return value

@@ -23,15 +23,13 @@ from accesspath.lint.context import (
 )
 from accesspath.lint.findings import Finding, Severity
 from accesspath.lint.rules.base import PolicyRule
+from accesspath.policy.arns import PARTITIONS
 from accesspath.policy.patterns import ARN as ARN_MODE
 from accesspath.policy.patterns import Pattern, wildcard_match
 
 if TYPE_CHECKING:
     from accesspath.catalog import Action
 
-# reference-arns.md lists aws, aws-cn and aws-us-gov; the isolated and sovereign partitions are
-# those of botocore's endpoint data (partitions.json).
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
 
 
 def arn_problem(text: str) -> str | None:
