@@ -145,3 +145,12 @@ def test_account_and_region_are_validated(tmp_path: Path, capsys, head: str, exp
     path.write_text(head)
     code, _, err = run(["env", "show", str(path)], capsys)
     assert expected in one_line_error(code, err, f"{path}:1:")
+
+
+def test_a_long_role_arn_as_caller_is_read_in_linear_time(tmp_path: Path, capsys) -> None:
+    # A lazy regex once took 19 s on a 20,000-character role ARN; this one has 200,000.
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"CallerArn": "arn:aws:iam::123456789012:role/" + "a/" * 100_000,
+                                "PolicyInputList": [ALLOW_ALL], "ActionNames": ["s3:GetObject"]}))
+    code, _, err = run(["simulate", str(path)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1

@@ -112,3 +112,16 @@ def test_wildcard_match_and_key_templates_are_the_same_matcher() -> None:
     assert key_template_matches("aws:ResourceTag/${TagKey}", "AWS:resourcetag/Team")
     assert key_template_matches("s3:ExistingObjectTag/<key>", "s3:existingobjecttag/x")
     assert not key_template_matches("aws:ResourceTag/${TagKey}", "aws:ResourceTag/")
+
+
+def test_observation_7_through_simulate() -> None:
+    # The same Deny through the whole simulate path (once 14 s on a 300-slash resource).
+    from accesspath.simulate import simulate
+
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*/*/*/*.secret"}]}
+    keys = {"/" * 1000 + "x": "allowed", "/" * 1000 + "x.secret": "explicitDeny"}
+    result = simulate({"PolicyInputList": [policy], "ActionNames": ["s3:GetObject"],
+                       "ResourceArns": [f"arn:aws:s3:::b/{key}" for key in keys]})
+    assert [r["EvalDecision"] for r in result["EvaluationResults"]] == list(keys.values())
