@@ -17,9 +17,9 @@ from accesspath.policy.patterns import (
     LITERAL,
     WHOLE,
     Pattern,
-    _ArnGlob,
-    _Glob,
+    _compile,
     key_template_matches,
+    tokenize,
     wildcard_match,
 )
 
@@ -65,7 +65,6 @@ def test_arn_patterns_keep_wildcards_inside_the_first_five_segments(
 
 def test_arn_segment_wildcards_stop_at_colons_and_the_resource_part_spans_them() -> None:
     pattern = Pattern.compile("arn:aws:ecs:*:*:cluster/*", mode=ARN)
-    assert isinstance(pattern._static, _ArnGlob)
     assert pattern.matches("arn:aws:ecs:us-east-1:123456789012:cluster/a:b/c")
     assert not pattern.matches("arn:aws:ecs:us:east-1:123456789012:cluster/a")
     assert Pattern.compile("arn:aws:s3:::b/*", mode=ARN).matches("arn:aws:s3:::b/x:y/z")
@@ -94,17 +93,18 @@ def test_observation_7_many_stars_against_a_key_of_a_thousand_slashes() -> None:
     assert not Pattern.compile("*a*a*a*a*a*a*b", mode=WHOLE).matches("a" * 5000)
 
 
-def test_no_block_regex_has_a_quantifier() -> None:
-    # The structural reason matching is linear: every regex used holds literals and '.' only.
-    for text, mode, ignore_case in [("arn:aws:s3:::b/*/*?/*.secret", ARN, False), ("ecs:Desc?ibe*", WHOLE, True),
-                                    ("arn:aws:ecs:*:*:cluster/?*", ARN, False)]:
-        matcher = Pattern.compile(text, mode=mode, ignore_case=ignore_case)._static
-        globs = matcher.segments if isinstance(matcher, _ArnGlob) else (matcher,)
-        for glob in globs:
-            assert isinstance(glob, _Glob)
-            for block in glob.blocks:
-                if block.regex is not None:
-                    assert not re.search(r"(?<!\\)[*+{]", block.regex.pattern), block.regex.pattern
+def test_only_the_last_star_of_each_segment_can_backtrack() -> None:
+    # The structural reason matching is linear: a middle star is an atomic group that commits to
+    # the leftmost occurrence of the block after it; one ordinary star is left per segment, and
+    # only fixed-length text follows it.
+    for text, mode in [("arn:aws:s3:::b/*/*?/*.secret", ARN), ("ecs:Desc?ibe*", WHOLE), ("*a*a*a*b", WHOLE),
+                       ("arn:aws:ecs:*:*:cluster/?*/*x", ARN), ("arn:aws:*:us-*-1:*:a*b*c", ARN)]:
+        source = _compile(tokenize(text, variables=False, wildcards=True), mode, False).regex.pattern
+        committed = re.sub(r"\(\?>(\.|\[\^:\])\*\?", "", source)
+        for region in re.split(r"\):|\)$|^\(\?>", committed):
+            ordinary = [m.start() for m in re.finditer(r"(?<!\\)\*", region)]
+            assert len(ordinary) <= 1, (text, source)
+            assert "+" not in region and "{" not in region.replace("\\{", ""), source
 
 
 def test_wildcard_match_and_key_templates_are_the_same_matcher() -> None:

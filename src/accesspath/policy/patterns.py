@@ -17,6 +17,8 @@ Rules (IAM User Guide):
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -150,7 +152,7 @@ class Pattern:
 
     def matches(self, value: str, lookup: VariableLookup | None = None) -> bool:
         matcher = self._static if self._static is not None else self.matcher(lookup)
-        return matcher is not None and matcher.matches(value)
+        return matcher is not None and bool(matcher(value))
 
     def render(self, lookup: VariableLookup | None) -> str | None:
         """The text after substitution (wildcards kept as written), or None if unresolvable."""
@@ -193,105 +195,52 @@ def _substitute(variable: Variable, lookup: VariableLookup | None) -> str | None
 
 # -- matching ------------------------------------------------------------------------------------
 #
-# IAM patterns have only ``*`` and ``?``. A backtracking regex (``.*`` per star) can take time
-# exponential in the number of stars on a crafted value (issue 17: one ARN holding 1,000 slashes
-# against ``b/*/*/*/*.secret`` froze the emulator). Here a pattern is cut at its stars into blocks
-# of fixed length (literal characters and ``?``); the first block must sit at the start, the last
-# at the end, and each block between is placed at its leftmost occurrence after the previous one.
-# Leftmost placement is always safe for ``*`` (a later block only needs to come after an earlier
-# one), so nothing is ever retried: one pass over the value per block, no backtracking. A block
-# with ``?`` or compared ignoring case is searched with a regex that has no quantifier at all.
+# IAM patterns have only ``*`` and ``?``. Read as a plain regex (``.*`` per star), a pattern with k
+# stars can take time of the order of n**k on a crafted value (issue 17: one ARN of 1,000 slashes
+# against ``b/*/*/*/*.secret`` froze the emulator for 36 s). The matching here never retries:
+#
+#   the text between two stars is a block of fixed length (literal characters and ``?``); the
+#   first block must stand at the start, the last at the end, and each block between is placed
+#   at its leftmost occurrence after the one before. Leftmost placement is always safe for ``*``
+#   (a later block only needs to come after an earlier one), so a placement, once found, is final.
+#
+# The algorithm is run by the regex engine, in C, with that commitment spelled out: each middle
+# block is an atomic group ``(?>.*?BLOCK)`` (find the leftmost occurrence, never come back to it),
+# and only the last star, ``.*LAST``, is an ordinary quantifier, followed by fixed-length text
+# and the end. So every match takes time linear in the value (times the pattern's length), and
+# the common patterns cost what a regex costs. In ARN patterns, where wildcards stop at ``:``
+# within the first five segments, each segment is one atomic group of its own.
 
 
 @dataclass(frozen=True, slots=True)
-class _Block:
-    """The text between two stars: always ``length`` characters long."""
+class Compiled:
+    """A pattern ready for matching: ``regex`` as built above (kept for inspection)."""
 
-    length: int
-    text: str | None                # the block itself when plain string search applies
-    regex: re.Pattern[str] | None   # otherwise: literals and ``.`` only, no quantifier
-
-
-def _at(block: _Block, value: str, index: int) -> bool:
-    if block.text is not None:
-        return value.startswith(block.text, index)
-    assert block.regex is not None
-    return block.regex.match(value, index) is not None
+    regex: re.Pattern[str]
+    match_all: bool  # "*": every string
 
 
-def _find(block: _Block, value: str, start: int, end: int) -> int:
-    if block.text is not None:
-        return value.find(block.text, start, end)
-    assert block.regex is not None
-    found = block.regex.search(value, start, end)
-    return -1 if found is None else found.start()
+# A matcher returns something true when the value matches (a regex match, or True).
+Matcher = Callable[[str], object]
+
+_ANY_STRING: Matcher = functools.partial(operator.is_not, None)  # "*": true for every string
 
 
-@dataclass(frozen=True, slots=True)
-class _Glob:
-    """``*`` and ``?`` over a whole string: blocks separated by stars."""
-
-    blocks: tuple[_Block, ...]  # one more than the stars
-    minimum: int                # the shortest value that can match
-
-    def matches(self, value: str) -> bool:
-        blocks = self.blocks
-        first = blocks[0]
-        if len(blocks) == 1:
-            return len(value) == first.length and _at(first, value, 0)
-        if len(value) < self.minimum or not _at(first, value, 0):
-            return False
-        last = blocks[-1]
-        end = len(value) - last.length
-        if not _at(last, value, end):
-            return False
-        position = first.length
-        for block in blocks[1:-1]:
-            found = _find(block, value, position, end)
-            if found < 0:
-                return False
-            position = found + block.length
-        return True
-
-
-@dataclass(frozen=True, slots=True)
-class _ArnGlob:
-    """An ARN pattern with a wildcard in its first five segments, where wildcards stop at ``:``:
-    the value is cut at its first five colons and each segment matched on its own (the pattern's
-    first five colons are literal, so they can only stand for the value's first five)."""
-
-    segments: tuple[_Glob, ...]  # six: partition … account segments, then the resource part
-
-    def matches(self, value: str) -> bool:
-        parts = value.split(":", 5)
-        return len(parts) == 6 and all(glob.matches(part) for glob, part in zip(self.segments, parts))
-
-
-Matcher = _Glob | _ArnGlob
-
-
-@lru_cache(maxsize=8192)
-def _block(pieces: tuple[str | Wildcard, ...], ignore_case: bool) -> _Block:
-    length = sum(1 if isinstance(p, Wildcard) else len(p) for p in pieces)
-    if not ignore_case and not any(isinstance(p, Wildcard) for p in pieces):
-        return _Block(length, "".join(pieces), None)  # type: ignore[arg-type]
-    source = "".join("." if isinstance(p, Wildcard) else re.escape(p) for p in pieces)
-    return _Block(length, None, re.compile(source, re.DOTALL | (re.IGNORECASE if ignore_case else 0)))
-
-
-def _glob(tokens: Sequence[str | Wildcard], ignore_case: bool) -> _Glob:
-    blocks: list[_Block] = []
-    pieces: list[str | Wildcard] = []
-    for token in tokens:
-        if token is _STAR or (isinstance(token, Wildcard) and token.symbol == STAR):
-            blocks.append(_block(tuple(pieces), ignore_case))
-            pieces = []
-        elif token:
-            pieces.append(token)
-    blocks.append(_block(tuple(pieces), ignore_case))
-    if len(blocks) > 2:  # empty blocks between stars (``**``) place nothing
-        blocks = [blocks[0], *(b for b in blocks[1:-1] if b.length), blocks[-1]]
-    return _Glob(tuple(blocks), sum(b.length for b in blocks))
+def _glob_source(pieces: Sequence[str | Wildcard], any_char: str) -> str:
+    """The regex source of one glob (no variables left): blocks between stars, committed leftmost."""
+    blocks: list[list[str]] = [[]]
+    for piece in pieces:
+        if isinstance(piece, Wildcard) and piece.symbol == STAR:
+            blocks.append([])
+        elif isinstance(piece, Wildcard):
+            blocks[-1].append(any_char)
+        elif piece:
+            blocks[-1].append(re.escape(piece))
+    texts = ["".join(block) for block in blocks]
+    if len(texts) == 1:
+        return texts[0]
+    middles = "".join(f"(?>{any_char}*?{text})" for text in texts[1:-1] if text)
+    return f"{texts[0]}{middles}{any_char}*{texts[-1]}"
 
 
 def _with_segments(tokens: Sequence[str | Variable | Wildcard],
@@ -323,13 +272,15 @@ def _with_segments(tokens: Sequence[str | Variable | Wildcard],
             yield token, colons < 5
 
 
-def _matcher(tokens: Sequence[str | Wildcard], mode: str, ignore_case: bool) -> Matcher:
+def _compile(tokens: Sequence[str | Wildcard], mode: str, ignore_case: bool) -> Compiled:
     """Tokens without variables (substituted values are literal text) compiled for matching."""
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    match_all = len(tokens) == 1 and isinstance(tokens[0], Wildcard) and tokens[0].symbol == STAR
     flagged = list(_with_segments(tokens, mode))
     if not any(isinstance(t, Wildcard) and in_segment for t, in_segment in flagged):
         # No wildcard before the fifth colon: those colons are literal, so the segment rule
         # changes nothing and the pattern is matched as a whole.
-        return _glob(tokens, ignore_case)
+        return Compiled(_regex(_glob_source(tokens, "."), flags), match_all)
     segments: list[list[str | Wildcard]] = [[]]
     for token, in_segment in flagged:
         if isinstance(token, str) and in_segment:
@@ -340,7 +291,18 @@ def _matcher(tokens: Sequence[str | Wildcard], mode: str, ignore_case: bool) -> 
             segments[-1].append(tail)
         else:
             segments[-1].append(token)  # type: ignore[arg-type]
-    return _ArnGlob(tuple(_glob(segment, ignore_case) for segment in segments))
+    source = ":".join(f"(?>{_glob_source(segment, '[^:]')})" for segment in segments[:5])
+    return Compiled(_regex(f"{source}:{_glob_source(segments[5], '.')}", flags), False)
+
+
+@lru_cache(maxsize=8192)
+def _regex(source: str, flags: int) -> re.Pattern[str]:
+    return re.compile(source, flags)
+
+
+def _matcher(tokens: Sequence[str | Wildcard], mode: str, ignore_case: bool) -> Matcher:
+    compiled = _compile(tokens, mode, ignore_case)
+    return _ANY_STRING if compiled.match_all else compiled.regex.fullmatch
 
 
 @lru_cache(maxsize=8192)
@@ -369,18 +331,18 @@ def key_template_matches(template: str, key: str) -> bool:
     """Whether condition key ``key`` is an instance of a documented key name such as
     ``aws:ResourceTag/${TagKey}`` or ``s3:ExistingObjectTag/<key>``: each placeholder stands for
     one or more characters; key names compare case-insensitively (reference_policies_condition-keys.md)."""
-    return _key_template(template).matches(key)
+    return bool(_key_template(template)(key))
 
 
 @lru_cache(maxsize=4096)
-def _key_template(template: str) -> _Glob:
+def _key_template(template: str) -> Matcher:
     tokens: list[str | Wildcard] = []
     position = 0
     for found in _KEY_PLACEHOLDER_RE.finditer(template):
         tokens += [template[position:found.start()], _QUESTION, _STAR]  # one or more characters
         position = found.end()
     tokens.append(template[position:])
-    return _glob(tokens, True)
+    return _matcher(tokens, WHOLE, True)
 
 
 def _arn_segment_rules(tokens: tuple[str | Variable | Wildcard, ...]) -> tuple[str | Variable | Wildcard, ...]:
