@@ -16,7 +16,7 @@ import sys
 
 import z3
 
-from accesspath.policy.patterns import ARN, LITERAL, Pattern, Variable, VariableLookup, Wildcard, _NoValue
+from accesspath.policy.patterns import LITERAL, Pattern, Variable, VariableLookup, Wildcard, _NoValue
 from accesspath.prove.symbols import Unsupported
 
 _RE = z3.ReSort(z3.StringSort())
@@ -69,14 +69,12 @@ def pattern_regex(pattern: Pattern, lookup: VariableLookup | None) -> z3.ReRef |
     ``lookup`` must give concrete values: a variable bound to a free context key is not expressible.
     """
     tokens = pattern.tokens
-    segment_aware = pattern.mode == ARN and sum(t.count(":") for t in tokens if isinstance(t, str)) >= 5
+    in_segment = iter([stays for _, stays in pattern.wildcards()])  # the matcher's own segment rule
     folding = "regex"
     parts: list[z3.ReRef] = []
-    colons = 0
     for token in tokens:
         if isinstance(token, Wildcard):
-            within = segment_aware and colons < 5
-            one = char_except(":") if within else any_char()
+            one = char_except(":") if next(in_segment) else any_char()
             parts.append(z3.Star(one) if token.symbol == "*" else one)
         elif isinstance(token, Variable):
             value = _variable_value(token, lookup)
@@ -85,8 +83,6 @@ def pattern_regex(pattern: Pattern, lookup: VariableLookup | None) -> z3.ReRef |
             parts.append(literal(value, ignore_case=pattern.ignore_case, folding=folding))
         else:
             parts.append(literal(token, ignore_case=pattern.ignore_case, folding=folding))
-            if segment_aware:
-                colons += token.count(":")
     if not parts:
         return z3.Re(z3.StringVal(""))
     return parts[0] if len(parts) == 1 else z3.Concat(*parts)
