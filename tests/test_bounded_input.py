@@ -154,3 +154,11 @@ def test_a_long_role_arn_as_caller_is_read_in_linear_time(tmp_path: Path, capsys
                                 "PolicyInputList": [ALLOW_ALL], "ActionNames": ["s3:GetObject"]}))
     code, _, err = run(["simulate", str(path)], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("url", ["http://[", "http://localhost:99999", "http://localhost:port"])
+def test_an_upstream_that_is_not_a_url(capsys, url: str) -> None:
+    template = str(Path(__file__).resolve().parent.parent / "examples" / "seed000-ecs-endpoint-policy" / "template.yaml")
+    code, _, err = run(["serve", template, "--region", "ap-northeast-1", "--from", "AdminInstance",
+                        "--upstream", url], capsys)
+    assert "is not a URL" in one_line_error(code, err, f"--upstream '{url}'")

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from accesspath.policy import Policy, PolicyType, parse_policy
+from accesspath.policy.limits import AWS_MANAGED
 
 SNAPSHOT = "data/aws_managed_policies.json.gz"
 _AWS_POLICY_MARK = ":iam::aws:policy/"
@@ -80,7 +81,8 @@ class ManagedPolicyCatalog:
         found = self._parsed.get(cache_key)
         if found is None:
             found = parse_policy(entry.document, policy_type=policy_type,
-                                 policy_id=f"managed policy {entry.name} ({entry.version})", source=entry.origin)
+                                 policy_id=f"managed policy {entry.name} ({entry.version})", source=entry.origin,
+                                 attachment=AWS_MANAGED if _AWS_POLICY_MARK in entry.arn else "iam-managed")
             self._parsed[cache_key] = found
         return found
 

@@ -81,7 +81,10 @@ def build_emulator(args: argparse.Namespace, stack: ExitStack) -> Any:
     from accesspath.emulator import DecisionLog, Emulator, HttpUpstream
 
     env = load_environment_from_args(args)
-    upstream: Any = HttpUpstream(args.upstream)
+    try:
+        upstream: Any = HttpUpstream(args.upstream)
+    except ValueError as error:  # urllib's own complaint: "Invalid IPv6 URL", a port out of range
+        raise UsageError(f"--upstream '{args.upstream}' is not a URL ({error})") from None
     if args.upstream_credentials:
         from accesspath.emulator.resign import (
             ResigningUpstream,

@@ -32,7 +32,7 @@ from accesspath.environment.model import (
 from accesspath.errors import UsageError
 from accesspath.policy import Node, Policy, PolicyType, decode_json
 from accesspath.policy.arns import PARTITIONS, arn_problem
-from accesspath.policy.limits import resource_attachment
+from accesspath.policy.limits import ATTACHMENTS, resource_attachment
 from accesspath.policy.source import JsonSyntaxError
 
 FORMAT = "accesspath-environment"
@@ -51,7 +51,10 @@ def is_native(text: str) -> bool:
 def _policy(policy: Policy | None) -> Any:
     if policy is None:
         return None
-    return {"id": policy.policy_id, "document": _policy_document(policy)}
+    entry = {"id": policy.policy_id, "document": _policy_document(policy)}
+    if policy.attachment is not None:
+        entry["attachment"] = policy.attachment
+    return entry
 
 
 UNRESOLVED = "accesspath-unresolved"
@@ -157,7 +160,7 @@ _ALLOWED: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
     "an ECS service": ("name cluster taskDefinition launchType platformVersion subnetIds securityGroupIds"
                        " assignPublicIp enableExecuteCommand logicalId capacityProviders"),
     "a resource": "kind arn name policy logicalId kmsKeyId",
-    "a policy entry": "id document",
+    "a policy entry": "id document attachment",
 }.items()}
 
 
@@ -259,11 +262,12 @@ class _Reader:
             raise self.fail("a policy entry needs a 'document'", node)
         policy_id = self.text(fields, "id", "policy") or default_id
         from accesspath.environment.unknowns import policy_from_template
+        given = self.matching(fields, "attachment", "a policy entry", _attachment_problem)
         # A value written as {"accesspath-unresolved": reason} (env export of an unresolved template value,
         # a Terraform value known only after apply) is read back as that unknown: decisions that depend on
         # it are undetermined, as they were from the templates.
         return policy_from_template(_with_unresolved(document), policy_type=policy_type, policy_id=policy_id,
-                                    source=self.source, attachment=attachment)
+                                    source=self.source, attachment=given or attachment)
 
 
 def _with_unresolved(node: Node) -> Node:
@@ -460,6 +464,10 @@ def from_text(text: str, source: str) -> Environment:
                            for n in (r.obj(item, "a notModelled entry")
                                      for item in r.items(top.get("notModelled"), "notModelled"))),
     )
+
+
+def _attachment_problem(value: str) -> str | None:
+    return None if value in ATTACHMENTS else f"not one of {', '.join(sorted(ATTACHMENTS))}"
 
 
 def _account_problem(value: str) -> str | None:

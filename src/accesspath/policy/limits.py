@@ -74,6 +74,11 @@ SIZE_LIMITS: tuple[SizeLimit, ...] = (
 
 _BY_ATTACHMENT = {limit.attachment: limit for limit in SIZE_LIMITS}
 
+# AWS managed policies are written by AWS and not held to the quotas of customer policies
+# (several bundled ones are over 20,000 characters): no limit applies to them.
+AWS_MANAGED = "aws-managed"
+ATTACHMENTS: frozenset[str] = frozenset(_BY_ATTACHMENT) | {AWS_MANAGED}
+
 # Without a more precise attachment, a policy type is held to the largest limit among the
 # attachments it may stand for, so nothing AWS could store is reported.
 _DEFAULT_FOR_TYPE = {
@@ -109,6 +114,8 @@ def limit_for(policy_type: PolicyType, attachment: str | None = None) -> SizeLim
     A resource-based policy of an unknown service has no limit here (None): limits vary by
     service and none is invented.
     """
+    if attachment == AWS_MANAGED:
+        return None
     if attachment is not None:
         return _BY_ATTACHMENT[attachment]
     name = _DEFAULT_FOR_TYPE.get(policy_type)

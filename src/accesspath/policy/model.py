@@ -166,6 +166,7 @@ class Policy:
     issues: tuple[PolicyIssue, ...]
     source: str | None
     document: Node | None = None   # the decoded document, for export and re-reading
+    attachment: str | None = None  # what it is attached to, for AWS's size limit (policy/limits.py)
 
     @property
     def errors(self) -> tuple[PolicyIssue, ...]:

@@ -8,6 +8,7 @@ Validation follows what IAM rejects with MalformedPolicyDocument when a policy i
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from accesspath.policy.limits import limit_for, size_problem
@@ -91,7 +92,8 @@ def parse_policy(document: str | Node | dict[str, Any] | Any, *, policy_type: Po
             collector.error("too-deep", f"the policy is not valid: {error}", None, "Policy")
             return Policy(policy_id, policy_type, None, None, (), tuple(collector.issues), source)
     _check_size(root, collector, attachment)
-    return _parse_root(root, collector, policy_id, source)
+    policy = _parse_root(root, collector, policy_id, source)
+    return replace(policy, attachment=attachment) if attachment is not None else policy
 
 
 def _check_size(root: Node, c: _Collector, attachment: str | None) -> None:
