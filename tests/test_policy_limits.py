@@ -113,7 +113,7 @@ def test_validate_reports_an_oversized_bucket_policy_in_a_template_at_its_positi
                         "      PolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n" + statements)
     code = main(["validate", str(template), "--format", "json"])
     out = capsys.readouterr().out
-    findings = [f for f in json.loads(out)["findings"] if "S3 bucket policy" in f["message"]]
+    findings = [f for f in json.loads(out)["findings"] if f["ruleId"] == "policy-too-large"]
     assert code == 1 and findings and findings[0]["line"] == 11 and findings[0]["severity"] == "error"
 
 

@@ -34,6 +34,9 @@ QUEUE = "arn:aws:sqs:us-east-1:123456789012:jobs"
 CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {
     "malformed-policy": ([{"Effect": "Permit", "Action": "s3:GetObject", "Resource": BUCKET_OBJECTS}],
                          [allow("s3:GetObject", BUCKET_OBJECTS)]),
+    # reference_iam-quotas.md: an inline role policy is at most 10,240 characters, white space not counted
+    "policy-too-large": ([allow("s3:GetObject", f"arn:aws:s3:::bucket/{'k' * 100}{i}") for i in range(90)],
+                         [allow("s3:GetObject", f"arn:aws:s3:::bucket/{'k' * 100}{i}") for i in range(40)]),
     "policy-element-warning": ([allow("s3:GetObject", "arn:aws:s*:::bucket/*")],
                                [allow("s3:GetObject", BUCKET_OBJECTS)]),
     "unknown-service": ([allow("ecss:ListClusters")], [allow("ecs:ListClusters")]),

@@ -3,6 +3,7 @@
 | id | default severity | reports |
 | --- | --- | --- |
 | malformed-policy | error | the policy parser's errors: what IAM rejects with MalformedPolicyDocument |
+| policy-too-large | error | over AWS's size limit for the policy's kind (policy/limits.py) |
 | policy-element-warning | warning | the parser's warnings: accepted by IAM, but not what it seems |
 | unknown-service | error | an action whose service prefix does not exist (with the closest service) |
 | unknown-action | error | an action its service does not have (with the closest action) |
@@ -40,13 +41,14 @@ from accesspath.lint.rules.grants import (
     PermissionsManagementOnAllResources,
     WriteOnAllResources,
 )
-from accesspath.lint.rules.policy_issues import MalformedPolicy, PolicyElementWarning
+from accesspath.lint.rules.policy_issues import MalformedPolicy, PolicyElementWarning, PolicyTooLarge
 from accesspath.lint.rules.resources import MalformedArn, ResourceTypeMismatch
 from accesspath.lint.rules.template import TEMPLATE
 
 POLICY_RULES: tuple[PolicyRule, ...] = (
     MalformedPolicy(),
     PolicyElementWarning(),
+    PolicyTooLarge(),
     UnknownService(),
     UnknownAction(),
     ActionPatternMatchesNothing(),

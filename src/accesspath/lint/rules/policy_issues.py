@@ -13,13 +13,17 @@ from accesspath.policy import PolicyIssue
 from accesspath.policy import Severity as IssueSeverity
 
 # The parser's "resource-not-arn" warning is reported by malformed-arn, which says the same about
-# the same value and adds the fix; reporting both would show one problem twice.
+# the same value and adds the fix; reporting both would show one problem twice. Size problems have
+# a rule of their own (policy-too-large), with their own fix.
 _REPORTED_AS_MALFORMED_ARN = frozenset({"resource-not-arn"})
+_SIZE = "policy-too-large"
 
 
-def _issues(context: PolicyContext, severity: IssueSeverity) -> Iterator[PolicyIssue]:
+def _issues(context: PolicyContext, severity: IssueSeverity, *, size: bool = False) -> Iterator[PolicyIssue]:
     for issue in context.policy.issues:
         if issue.severity is not severity or issue.code in _REPORTED_AS_MALFORMED_ARN:
+            continue
+        if (issue.code == _SIZE) is not size:
             continue
         if issue.position is not None and issue.position in context.unresolved:
             continue  # a template value not known offline: reported by the template rule instead
@@ -72,6 +76,26 @@ class PolicyElementWarning(_ParserIssues):
     fix: ClassVar[str] = "rewrite the element so that it means what it says (see the message)"
 
     issue_severity: ClassVar[IssueSeverity] = IssueSeverity.WARNING
+
+
+class PolicyTooLarge(PolicyRule):
+    """AWS's size limit for the policy's kind (accesspath.policy.limits, each limit with its page)."""
+
+    id: ClassVar[str] = "policy-too-large"
+    description: ClassVar[str] = ("the policy is larger than AWS stores for its kind (inline, managed, trust,"
+                                  " session, SCP, RCP, VPC endpoint, bucket, key, queue, topic, secret or"
+                                  " repository policy): AWS refuses it, and accesspath never lets it allow;"
+                                  " a warning when only an adjustable quota's default is exceeded")
+    severity: ClassVar[Severity] = Severity.ERROR
+    doc_url: ClassVar[str] = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html"
+    fix: ClassVar[str] = ("split the policy (several inline or managed policies), or shorten it: wildcards in"
+                          " actions and resources, fewer repeated condition blocks")
+
+    def check(self, context: PolicyContext) -> Iterator[Finding]:
+        for severity in (IssueSeverity.ERROR, IssueSeverity.WARNING):
+            for issue in _issues(context, severity, size=True):
+                yield self.at(context, issue.message, issue.position, code=issue.code,
+                              severity=Severity.ERROR if severity is IssueSeverity.ERROR else Severity.WARNING)
 
 
 def _with_statement(finding: Finding, label: str | None) -> Finding:
