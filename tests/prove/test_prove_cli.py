@@ -186,3 +186,37 @@ def test_diff_against_a_git_revision(tmp_path: Path, capsys) -> None:
 def test_diff_needs_an_after_state(capsys) -> None:
     code, _, err = run(["diff", SEED_000], capsys)
     assert code == 2 and "give the after-state after '--'" in err
+
+
+def test_what_was_not_given_makes_only_what_depends_on_it_unknown(tmp_path: Path, capsys) -> None:
+    """An import no loaded stack exports (issue 9 item 5): the statement holding it is decided on both
+    bounds, so actions it cannot reach are still proved and those it may grant are unknown (exit 3)."""
+    template = tmp_path / "app.yaml"
+    template.write_text("""
+Resources:
+  AppRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: app
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: ecs-tasks.amazonaws.com}, Action: sts:AssumeRole}
+      Policies:
+        - PolicyName: app
+          PolicyDocument:
+            Version: '2012-10-17'
+            Statement:
+              - {Effect: Allow, Action: s3:GetObject, Resource: !ImportValue shared-bucket-arn}
+              - {Effect: Allow, Action: sqs:SendMessage, Resource: 'arn:aws:sqs:us-east-1:123456789012:jobs'}
+""", encoding="utf-8")
+    code, out, _ = run(["prove", str(template), "--property", "access-not-granted", "--actions", "sqs:DeleteQueue",
+                        "s3:PutObject"], capsys)
+    assert code == 0, out
+    code, out, _ = run(["prove", str(template), "--property", "access-not-granted", "--actions", "s3:GetObject",
+                        "--format", "json"], capsys)
+    result = json.loads(out)["properties"][0]
+    assert code == 3 and result["status"] == "unknown" and result["witnesses"] == []
+    assert any("shared-bucket-arn" in reason for reason in result["reasons"])
+    code, out, _ = run(["prove", str(template), "--property", "access-not-granted", "--actions", "sqs:SendMessage",
+                        "--format", "json"], capsys)
+    assert code == 1 and json.loads(out)["properties"][0]["witnesses"][0]["resource"].endswith(":jobs")

@@ -151,7 +151,7 @@ def _new_in(case: Case, others: list[Case], decider: Decider, other_decider: Dec
         mine = decide(case.request, case.policies, case.same_account, case.owner.account)
         theirs = [(other, decide(other.request, other.policies, other.same_account, other.owner.account)) for other in others]
     except Unsupported as error:
-        return str(error)
+        return f"{case.action}: {error}"
     solver = z3.Solver()
     solver.set("timeout", CASE_TIMEOUT_MS)
     solver.add(*case.domain, *case.request.context.constraints, mine.allowed)
@@ -163,7 +163,7 @@ def _new_in(case: Case, others: list[Case], decider: Decider, other_decider: Dec
     if result == z3.unsat:
         return None
     if result == z3.unknown:
-        return f"the solver gave up on {case.action} ({solver.reason_unknown()})"
+        return f"{case.action}: the solver gave up ({solver.reason_unknown()})"
     witness = witness_from_model(case, readable_model(solver, case), "allowed", decider)
     from accesspath.catalog.calls import IamRequest
     other_owner = witness.resource_owner

@@ -72,6 +72,10 @@ class PolicyFormula:
 
 def encode_policy(policy: Policy, request: SymbolicRequest) -> PolicyFormula:
     """The policy's outcome for the symbolic request (only valid statements take part, as in the engine)."""
+    from accesspath.environment.unknowns import has_unknowns
+    if has_unknowns(policy):
+        # Cases decide such policies on their two bounds (space.Case.bounds); one left here is not known.
+        raise Unsupported(f"{policy.policy_id} holds values accesspath was not given")
     allows: list[StatementFormula] = []
     denies: list[StatementFormula] = []
     takes_principal = policy.policy_type.takes_principal

@@ -47,6 +47,15 @@ def _kms_all_statement() -> Any:
 
 
 _KMS_ALL = _kms_all_statement()
+
+
+def _any_action_statement() -> Any:
+    from accesspath.policy import PolicyType, parse_policy
+    return parse_policy({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*",
+                         "Resource": "*"}]}, policy_type=PolicyType.IDENTITY, policy_id="any").statements[0]
+
+
+_ANY_ACTION = _any_action_statement()
 BUILT_IN = ("access-not-granted", "no-data-out", "no-access-from-outside", "no-public-access")
 WRITE_LEVELS = frozenset({"Write", "Permissions management", "Tagging"})
 _ACCOUNT = re.compile(r"(?<!\d)(\d{12})(?!\d)")
@@ -95,9 +104,17 @@ class PropertyResult:
 class _Tally:
     def __init__(self, limit: int) -> None:
         self.witnesses: list[Witness] = []
-        self.reasons: list[str] = []
+        self.unknown: dict[str, list[str]] = {}   # reason -> the actions it leaves open
         self.cases = 0
         self.limit = limit
+
+    @property
+    def reasons(self) -> list[str]:
+        out = []
+        for reason, actions in self.unknown.items():
+            shown = ", ".join(actions[:4]) + (f" and {len(actions) - 4} more" if len(actions) > 4 else "")
+            out.append(f"{shown}: {reason}")
+        return out
 
     @property
     def full(self) -> bool:
@@ -107,8 +124,10 @@ class _Tally:
         self.cases += 1
         if answer.status == "found" and answer.witness is not None:
             self.witnesses.append(answer.witness)
-        elif answer.status == "unknown" and answer.reason not in self.reasons:
-            self.reasons.append(answer.reason)
+        elif answer.status == "unknown":
+            actions = self.unknown.setdefault(answer.reason, [])
+            if case.action not in actions:
+                actions.append(case.action)
 
     def result(self, spec: PropertySpec, started: float, callers: Iterable[str]) -> PropertyResult:
         status = "fails" if self.witnesses else "unknown" if self.reasons else "proved"
@@ -209,7 +228,10 @@ def _allow_statements(builder: CaseBuilder, caller: Caller, action: str, identit
                 policies.append(policy)
             elif isinstance(holder, ResourcePolicyHolder) and holder.kind == "kms-key":
                 default_key_policy = True
+    from accesspath.environment.unknowns import has_unknowns
     found = [s for p in policies for s in p.statements if s.valid and s.effect is Effect.ALLOW]
+    if any(has_unknowns(p) for p in policies):
+        found.append(_ANY_ACTION)  # its permissive bound may allow anything
     if default_key_policy:
         from accesspath.environment.decide import Decider as _Decider  # noqa: F401 - the default key policy's home
         found.append(_KMS_ALL)

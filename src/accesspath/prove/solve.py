@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import z3
 
@@ -35,7 +35,21 @@ def allowed(case: Case, decision: SymbolicDecision) -> z3.BoolRef:
 
 def ask(case: Case, goal: Goal, decider: Decider | None, *, claimed: str = "allowed",
         extra: Callable[[Case], list[z3.BoolRef]] | None = None) -> CaseAnswer:
-    """Is there a request of ``case`` for which ``goal`` holds?"""
+    """Is there a request of ``case`` for which ``goal`` holds?
+
+    Where policies hold values accesspath was not given, the question is asked of both bounds
+    (environment/unknowns.py): allowed even by the restrictive bound is found; not allowed even by the
+    permissive bound is none; anything between depends on what is missing, and is unknown.
+    """
+    if case.bounds is not None:
+        permissive, restrictive = case.bounds
+        strict = ask(replace(case, policies=restrictive, bounds=None), goal, decider, claimed=claimed, extra=extra)
+        if strict.status != "none":
+            return strict
+        loose = ask(replace(case, policies=permissive, bounds=None), goal, None, claimed=claimed, extra=extra)
+        if loose.status == "none":
+            return loose
+        return CaseAnswer("unknown", reason="depends on what accesspath was not given: " + "; ".join(case.unknowns))
     try:
         decision = decide(case.request, case.policies, case.same_account, case.owner.account)
         target = goal(case, decision)
@@ -52,7 +66,7 @@ def ask(case: Case, goal: Goal, decider: Decider | None, *, claimed: str = "allo
     if result == z3.unsat:
         return CaseAnswer("none")
     if result == z3.unknown:
-        return CaseAnswer("unknown", reason=f"the solver gave up on {case.action} ({solver.reason_unknown()})")
+        return CaseAnswer("unknown", reason=f"the solver gave up ({solver.reason_unknown()})")
     return CaseAnswer("found", witness_from_model(case, readable_model(solver, case), claimed, decider))
 
 

@@ -33,6 +33,7 @@ from accesspath.environment.callers import Caller
 from accesspath.environment.decide import Decider
 from accesspath.environment.model import ResourcePolicyHolder
 from accesspath.environment.network import NetworkPath, find_path
+from accesspath.environment.unknowns import unknowns_of
 from accesspath.policy import Policy
 from accesspath.policy.patterns import NO_VALUE, VariableLookup
 from accesspath.prove.encode import SymbolicRequest
@@ -95,6 +96,10 @@ class Case:
     hypothetical: bool = False
     # The resource's name parts (ARN placeholders): a witness prefers readable values for them.
     names: tuple[z3.SeqRef, ...] = ()
+    # Where policies hold values accesspath was not given: the permissive and the restrictive bound
+    # (environment/unknowns.py), and what is missing.
+    bounds: tuple[PolicySet, PolicySet] | None = None
+    unknowns: tuple[str, ...] = ()
 
     @property
     def action(self) -> str:
@@ -328,8 +333,21 @@ class CaseBuilder:
                 return RequestContext.of(merged)
             return found
 
-        return Case(caller, actions, path, template, holder, owner, policies, request, resource, account, domain, same,
+        case = Case(caller, actions, path, template, holder, owner, policies, request, resource, account, domain, same,
                     concrete_context, hypothetical=outside_owner is not None or outsider is not None, names=names)
+        missing = unknowns_of(self.decider._policies(caller, path, holder))
+        if missing:
+            bounds = []
+            for permissive in (True, False):
+                bounded = self.decider.policy_set(caller, path, holder, owner.account, permissive)
+                if outside_owner is not None:
+                    bounded = _outside(bounded)
+                if outsider is not None:
+                    bounded = outsider.policies(bounded)
+                bounds.append(bounded)
+            case.bounds = (bounds[0], bounds[1])
+            case.unknowns = tuple(str(u) for u in missing)
+        return case
 
     def _template_term(self, template: str,
                        tag: str) -> tuple[z3.SeqRef, z3.SeqRef | None, list[z3.BoolRef], tuple[z3.SeqRef, ...]]:
