@@ -179,3 +179,86 @@ def test_bad_authorization_details_are_one_line_errors(capsys, tmp_path, content
                  str(path)])
     err = capsys.readouterr().err
     assert code == 2 and message in err and str(path) in err and "Traceback" not in err
+
+
+# -- item 9: logical ids; network objects not given ------------------------------------------------
+
+def _service_subnets_from_parameters(tmp_path: Path) -> str:
+    text = SEED_001.read_text()
+    text = text.replace("Parameters:\n", "Parameters:\n  ServiceSubnets:\n    Type: List<AWS::EC2::Subnet::Id>\n"
+                        "  ServiceGroups:\n    Type: List<AWS::EC2::SecurityGroup::Id>\n", 1)
+    text = text.replace("Subnets: [!Ref PrivateSubnet]", "Subnets: !Ref ServiceSubnets")
+    text = text.replace("SecurityGroups: [!Ref TaskSecurityGroup]", "SecurityGroups: !Ref ServiceGroups")
+    path = tmp_path / "parameterised.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+LOG_STREAM = "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/web:log-stream:x"
+
+
+def test_subnet_and_group_parameters_take_logical_ids(capsys, tmp_path) -> None:
+    template = _service_subnets_from_parameters(tmp_path)
+    code, report = launch(capsys, template, "--service", "Service", "--param", "ServiceSubnets=PrivateSubnet",
+                          "--param", "ServiceGroups=parameterised/TaskSecurityGroup")
+    assert (code, report["ready"]) == (0, True)
+    main(["can", template, "--param", "ServiceSubnets=PrivateSubnet", "--param", "ServiceGroups=TaskSecurityGroup",
+          "--from", "ExecutionRole", "--subnet", "PrivateSubnet", "--action", "logs:PutLogEvents",
+          "--resource", LOG_STREAM])
+    # The endpoint's logical id stands beside its synthetic id.
+    assert "path: interface endpoint vpce-" in (out := capsys.readouterr().out) and "[Logs]" in out
+
+
+def test_a_subnet_parameter_naming_nothing_known_is_a_warning_and_undetermined(capsys, tmp_path) -> None:
+    template = _service_subnets_from_parameters(tmp_path)
+    code = main(["can", "--format", "json", template, "--param", "ServiceSubnets=subnet-0123456789abcdef0",
+                 "--param", "ServiceGroups=TaskSecurityGroup", "--from", "Service", "--action", "logs:PutLogEvents",
+                 "--resource", LOG_STREAM])
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)["results"][0]
+    assert "names subnet 'subnet-0123456789abcdef0', which is not one of the inputs" in captured.err
+    assert (code, result["decision"]) == (3, "undetermined")
+    assert "subnet 'subnet-0123456789abcdef0'" in result["unknowns"][0]["what"]
+    assert "add an interface VPC endpoint" not in captured.out
+
+
+def test_subnet_option_takes_a_logical_id_and_warns_on_an_unknown_one(capsys) -> None:
+    code, by_id = can(capsys, str(SEED_001), "--from", "ExecutionRole", "--subnet", "PrivateSubnet",
+                      "--security-group", "TaskSecurityGroup", "--action", "logs:PutLogEvents", "--resource", LOG_STREAM)
+    assert (code, by_id["decision"]) == (0, "allowed")
+    code = main(["can", "--format", "json", str(SEED_001), "--from", "ExecutionRole", "--subnet", "PublicSubnetX",
+                 "--action", "logs:PutLogEvents", "--resource", LOG_STREAM])
+    captured = capsys.readouterr()
+    assert "--subnet 'PublicSubnetX' is not a subnet of the inputs" in captured.err
+    assert "PrivateSubnet" in captured.err   # the subnets there are, by logical id
+    assert (code, json.loads(captured.out)["results"][0]["decision"]) == (3, "undetermined")
+
+
+def test_a_security_group_defined_elsewhere_leaves_an_allow_undetermined(capsys) -> None:
+    code, result = can(capsys, str(SEED_001), "--from", "ExecutionRole", "--subnet", "PrivateSubnet",
+                       "--security-group", "sg-0aaaabbbbccccdddd", "--action", "logs:PutLogEvents",
+                       "--resource", LOG_STREAM)
+    assert (code, result["decision"]) == (3, "undetermined")
+    assert "security group 'sg-0aaaabbbbccccdddd'" in result["unknowns"][0]["what"]
+    # A denial holds whatever the group allows: the policies decide it before the network can.
+    code, result = can(capsys, str(SEED_001), "--from", "ExecutionRole", "--subnet", "PrivateSubnet",
+                       "--security-group", "sg-0aaaabbbbccccdddd", "--action", "logs:DeleteLogGroup",
+                       "--resource", LOG_STREAM)
+    assert (code, result["decision"]) == (1, "implicitDeny")
+
+
+def test_env_export_keeps_stack_and_logical_ids_and_show_verbose_lists_the_network(capsys, tmp_path) -> None:
+    out = tmp_path / "env.json"
+    assert main(["env", "export", str(SEED_001), "-o", str(out)]) == 0
+    document = json.loads(out.read_text())
+    subnet = next(s for s in document["subnets"] if s["logicalId"] == "PrivateSubnet")
+    assert subnet["stack"] == "template"
+    assert {g["logicalId"] for g in document["securityGroups"]} == {"TaskSecurityGroup", "EndpointSecurityGroup"}
+    # The export reads back, logical ids included: --subnet by logical id works on it too.
+    code, result = can(capsys, str(out), "--from", "ExecutionRole", "--subnet", "template/PrivateSubnet",
+                       "--action", "logs:PutLogEvents", "--resource", LOG_STREAM)
+    assert (code, result["decision"]) == (0, "allowed")
+    assert main(["env", "show", str(SEED_001), "--verbose"]) == 0
+    shown = capsys.readouterr().out
+    assert "subnet subnet-" in shown and "(PrivateSubnet)" in shown
+    assert "route table rtb-" in shown and "security group sg-" in shown and "(TaskSecurityGroup)" in shown

@@ -37,7 +37,8 @@ def register(subparsers: Any) -> None:
                         help="with --from an ECS service on EC2 container instances: decide as its task role (the"
                              " default) or as the instance role its containers get through IMDS (unreachable, with"
                              " the reason, where the instance blocks IMDS for the task's network mode)")
-    parser.add_argument("--subnet", default=None, help="place the caller in this subnet instead of its own")
+    parser.add_argument("--subnet", default=None, help="place the caller in this subnet instead of its own (id, LogicalId or"
+                        " Stack/LogicalId)")
     parser.add_argument("--security-group", action="append", default=[], metavar="ID",
                         help="with --subnet: the caller's security groups")
     parser.add_argument("--action", default=None, help="decide this IAM action instead of a call after '--'")
@@ -59,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from accesspath.catalog.calls import IamRequest
-    from accesspath.environment.callers import instance_credentials_caller, resolve_caller
+    from accesspath.environment.callers import (
+        instance_credentials_caller,
+        resolve_caller,
+        unknown_network_references,
+    )
     from accesspath.environment.decide import CallDecision, Decider
     from accesspath.environment.unknowns import Unknown
 
@@ -70,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
                                                     security_groups=tuple(args.security_group))
     else:
         caller = resolve_caller(env, args.caller, subnet=args.subnet, security_groups=tuple(args.security_group))
+    for warning in unknown_network_references(env, args.subnet, tuple(args.security_group)):
+        print(f"accesspath: warning: {warning}", file=sys.stderr)
     region = env.region
     if args.action:
         if args.trailing:

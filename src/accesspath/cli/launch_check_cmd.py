@@ -32,7 +32,8 @@ def register(subparsers: Any) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--service", help="the ECS service (logical id or name)")
     target.add_argument("--task-definition", help="a task definition (logical id, family or ARN); needs --subnet")
-    parser.add_argument("--subnet", help="with --task-definition: the subnet the task runs in")
+    parser.add_argument("--subnet", help="with --task-definition: the subnet the task runs in (id, LogicalId or"
+                                          " Stack/LogicalId)")
     parser.add_argument("--security-group", action="append", default=[], metavar="ID",
                         help="with --task-definition: the task's security groups (repeatable)")
     parser.add_argument("--launch-type", choices=("FARGATE", "EC2"), default=None,
@@ -58,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not args.subnet:
             raise UsageError("--task-definition needs --subnet (the subnet the task would run in)")
+        from accesspath.environment.callers import unknown_network_references
+
+        for warning in unknown_network_references(env, args.subnet, tuple(args.security_group)):
+            print(f"accesspath: warning: {warning}", file=sys.stderr)
         report = checker.for_task_definition(args.task_definition, args.subnet, tuple(args.security_group),
                                              args.launch_type, args.instance)
     if args.format == "json":

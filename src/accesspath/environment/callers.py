@@ -53,10 +53,12 @@ def task_id_for(name: str) -> str:
 def resolve_caller(env: Environment, ref: str, *, subnet: str | None = None,
                    security_groups: tuple[str, ...] = ()) -> Caller:
     """Find ``--from``: an ECS service, task definition, instance or role, by logical id, name or ARN."""
+    # --subnet and --security-group take an id, a LogicalId or Stack/LogicalId; one that names nothing
+    # of the inputs is kept (its path is undetermined) and said by the CLI (unknown_network_references).
+    if subnet:
+        subnet = env.network_object("subnet", subnet) or subnet
+    security_groups = tuple(env.network_object("security-group", g) or g for g in security_groups)
     override = CallerPlacement(subnet, security_groups) if subnet else None
-    if subnet and subnet not in env.subnets:
-        raise UsageError(f"--subnet '{subnet}' is not a subnet of the environment"
-                         f" (subnets: {', '.join(sorted(env.subnets)) or 'none'})")
 
     for service in env.services.values():
         if ref in (service.logical_id, service.name):
@@ -142,6 +144,19 @@ def instance_credentials_caller(env: Environment, ref: str, *, subnet: str | Non
     caller = Caller("ecs-service", ref, role, principal, placement, task_definition=task, service=service,
                     instance=host)
     return caller, instance_role_reach(host, network_mode(task))
+
+
+def unknown_network_references(env: Environment, subnet: str | None, security_groups: tuple[str, ...]) -> list[str]:
+    """Warnings for --subnet / --security-group values that name nothing of the inputs."""
+    out = []
+    if subnet and env.network_object("subnet", subnet) is None:
+        out.append(f"--subnet '{subnet}' is not a subnet of the inputs (subnets: "
+                   f"{', '.join(env.label(s) for s in env.subnets.values()) or 'none'}); its path is undetermined")
+    for group in security_groups:
+        if env.network_object("security-group", group) is None:
+            out.append(f"--security-group '{group}' is not a security group of the inputs; what it allows is"
+                       " undetermined")
+    return out
 
 
 def candidates(env: Environment) -> list[str]:

@@ -90,6 +90,10 @@ class Decider:
                 services = self.endpoint_services.for_action(request.action, region)
             path = find_path(env, caller.placement, services, region)
             notes.extend(path.notes)
+            if path.kind is PathKind.UNDETERMINED:
+                return CallDecision(request, caller, "undetermined", path, None,
+                                    f"the network path is undetermined: {path.reason}", None, tuple(notes),
+                                    path.unknowns)
             if not path.reachable:
                 return CallDecision(request, caller, "unreachable", path, None,
                                     f"{request.action} cannot reach AWS from {caller.placement.subnet_id}: {path.reason}",
@@ -120,6 +124,10 @@ class Decider:
         outcome = self._bounded(caller, request, path, holder, owner, context, explain)
         if not outcome.determined:
             return self._undetermined(caller, request, path, outcome, owner, notes)
+        if path is not None and path.unknowns and outcome.result.allowed:
+            # Allowed if the path is open; it may be blocked by what was not given.
+            return self._undetermined(caller, request, path, _Bounded(outcome.result, None, path.unknowns),
+                                      owner, notes)
         return self._decision(caller, request, path, outcome.result, owner, notes)
 
     def _decide_unresolved(self, caller: Caller, request: IamRequest, path: NetworkPath | None, region: str,
@@ -171,9 +179,10 @@ class Decider:
 
     def _undetermined(self, caller: Caller, request: IamRequest, path: NetworkPath | None, outcome: _Bounded,
                       owner: str | None, notes: list[str]) -> CallDecision:
-        restrictive = outcome.restrictive or outcome.result
+        restrictive = outcome.restrictive
+        other = restrictive.decision.value if restrictive is not None else "unreachable"
         return CallDecision(request, caller, "undetermined", path, outcome.result,
-                            f"{outcome.result.decision.value} or {restrictive.decision.value}, depending on what"
+                            f"{outcome.result.decision.value} or {other}, depending on what"
                             f" accesspath was not given: {'; '.join(u.what for u in outcome.unknowns)}",
                             owner, tuple(notes), outcome.unknowns)
 

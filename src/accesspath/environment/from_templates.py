@@ -90,13 +90,20 @@ class _Builder:
         node = resource.property(name)
         return self.texts_of(node, f"{resource.logical_id}.{name}", resource)
 
-    def texts_of(self, node: Node | None, label: str, resource: Resource) -> tuple[str, ...]:
+    def texts_of(self, node: Node | None, label: str, resource: Resource,
+                 keep_unresolved: bool = False) -> tuple[str, ...]:
+        """Strings of a list property; ``keep_unresolved`` keeps an ``unresolved:LABEL`` stand-in
+        for a value that is not resolved (a subnet that is not known is not an absent subnet)."""
         if node is None:
             return ()
         items = node.value if node.is_array else (node,)
         out = []
         for item in items:
-            if isinstance(item.value, Symbolic):
+            if isinstance(item.value, Symbolic) and keep_unresolved:
+                self.issues.append(f"{item.start or resource.position}: {label} holds an unresolved value"
+                                   f" ({item.value.reason}); what depends on it is undetermined")
+                out.append(f"unresolved:{label}")
+            elif isinstance(item.value, Symbolic):
                 self.issues.append(f"{item.start or resource.position}: {label} holds an unresolved value"
                                    f" ({item.value.reason}); it is left out")
             elif isinstance(item.value, (str, int)) and not (item.is_array or item.is_object):
@@ -149,7 +156,7 @@ class _Builder:
         vpcs = {}
         for r in by_type.get("AWS::EC2::VPC", []):
             vpc = Vpc(self.physical(r), self.text(r, "CidrBlock"), self.flag(r, "EnableDnsSupport", True),
-                      self.flag(r, "EnableDnsHostnames", False), r.position)
+                      self.flag(r, "EnableDnsHostnames", False), r.position, logical_id=r.logical_id, stack=r.stack or None)
             vpcs[vpc.id] = vpc
         # Custom DNS (VPC user guide, "DHCP option sets"): DomainNameServers other than AmazonProvidedDNS.
         dhcp_servers = {self.physical(r): self.texts(r, "DomainNameServers")
@@ -170,17 +177,17 @@ class _Builder:
             subnet_id = self.physical(r)
             subnets[subnet_id] = Subnet(subnet_id, self.text(r, "VpcId") or "", self.text(r, "CidrBlock"),
                                         associations.get(subnet_id), self.text(r, "AvailabilityZone"),
-                                        self.flag(r, "MapPublicIpOnLaunch", False), r.position)
+                                        self.flag(r, "MapPublicIpOnLaunch", False), r.position, logical_id=r.logical_id, stack=r.stack or None)
 
         gateways = {}
         igw_vpcs = {self.text(r, "InternetGatewayId"): self.text(r, "VpcId")
                     for r in by_type.get("AWS::EC2::VPCGatewayAttachment", [])}
         for r in by_type.get("AWS::EC2::InternetGateway", []):
             gateway_id = self.physical(r)
-            gateways[gateway_id] = Gateway(gateway_id, "igw", igw_vpcs.get(gateway_id), None, r.position)
+            gateways[gateway_id] = Gateway(gateway_id, "igw", igw_vpcs.get(gateway_id), None, r.position, logical_id=r.logical_id, stack=r.stack or None)
         for r in by_type.get("AWS::EC2::NatGateway", []):
             gateway_id = self.physical(r)
-            gateways[gateway_id] = Gateway(gateway_id, "nat", None, self.text(r, "SubnetId"), r.position)
+            gateways[gateway_id] = Gateway(gateway_id, "nat", None, self.text(r, "SubnetId"), r.position, logical_id=r.logical_id, stack=r.stack or None)
 
         routes: dict[str, list[Route]] = {}
         for r in by_type.get("AWS::EC2::Route", []):
@@ -204,7 +211,7 @@ class _Builder:
         for r in by_type.get("AWS::EC2::RouteTable", []):
             table_id = self.physical(r)
             tables[table_id] = RouteTable(table_id, self.text(r, "VpcId") or "", tuple(routes.get(table_id, ())),
-                                          r.position)
+                                          r.position, logical_id=r.logical_id, stack=r.stack or None)
 
         groups = self.security_groups(by_type)
         endpoints = {}
@@ -216,7 +223,7 @@ class _Builder:
                 self.flag(r, "PrivateDnsEnabled", False), self.texts(r, "SubnetIds"), self.texts(r, "SecurityGroupIds"),
                 self.texts(r, "RouteTableIds"),
                 self.policy(r.property("PolicyDocument"), PolicyType.VPC_ENDPOINT, f"{r.logical_id}.PolicyDocument", r),
-                r.logical_id, r.position)
+                r.logical_id, r.position, r.stack or None)
 
         roles = self.roles(by_type)
         profiles = {}
@@ -263,19 +270,51 @@ class _Builder:
             services[name] = EcsService(
                 name, cluster, task.family if task else task_ref,
                 self.text(r, "LaunchType"), self.text(r, "PlatformVersion"),
-                self.texts_of(self.member(network, "Subnets"), f"{r.logical_id}.Subnets", r),
-                self.texts_of(self.member(network, "SecurityGroups"), f"{r.logical_id}.SecurityGroups", r),
+                self.texts_of(self.member(network, "Subnets"), f"{r.logical_id}.Subnets", r, keep_unresolved=True),
+                self.texts_of(self.member(network, "SecurityGroups"), f"{r.logical_id}.SecurityGroups", r,
+                              keep_unresolved=True),
                 (self.member_text(network, "AssignPublicIp") or "DISABLED") == "ENABLED",
                 self.flag(r, "EnableExecuteCommand", False), r.logical_id, r.position,
                 service_capacity_providers(self, r, cluster, cluster_defaults))
 
         holders = self.resource_holders(by_type)
-        return Environment(
+        env = Environment(
             account=stacks.account, region=stacks.region, partition=stacks.partition,
             organization_id=stacks.organization_id, vpcs=vpcs, subnets=subnets, route_tables=tables,
             security_groups=groups, endpoints=endpoints, gateways=gateways, roles=roles, instances=instances,
             task_definitions=tasks, services=services, resources=holders, not_modelled=not_modelled,
-            issues=tuple(self.issues), external_roles=dict(self.external_roles))
+            issues=(), external_roles=dict(self.external_roles))
+        env = self.named_network_references(env)
+        return replace(env, issues=tuple(self.issues))
+
+    def named_network_references(self, env: Environment) -> Environment:
+        """Subnets and security groups named by a logical id (``--param Subnets=PrivateSubnet1``, or
+        ``Stack/LogicalId``) become their ids; a name that matches nothing of the inputs is said."""
+        def ids(kind: str, refs: tuple[str, ...], label: str, position: Position | None) -> tuple[str, ...]:
+            out = []
+            for ref in refs:
+                found = env.network_object(kind, ref)
+                if found is None and not ref.startswith("unresolved:"):
+                    self.issues.append(f"{position or '<template>'}: {label} names {kind} '{ref}', which is not one"
+                                       " of the inputs (give its LogicalId or Stack/LogicalId, or load the template"
+                                       " that defines it); paths from there are undetermined")
+                out.append(found or ref)
+            return tuple(out)
+
+        services = {name: replace(s, subnet_ids=ids("subnet", s.subnet_ids, f"{s.logical_id or name}.Subnets", s.position),
+                                  security_group_ids=ids("security-group", s.security_group_ids,
+                                                         f"{s.logical_id or name}.SecurityGroups", s.position))
+                    for name, s in env.services.items()}
+        endpoints = {key: replace(e, subnet_ids=tuple(env.network_object("subnet", x) or x for x in e.subnet_ids),
+                                  security_group_ids=tuple(env.network_object("security-group", x) or x
+                                                           for x in e.security_group_ids),
+                                  route_table_ids=tuple(env.network_object("route-table", x) or x
+                                                        for x in e.route_table_ids),
+                                  vpc_id=env.network_object("vpc", e.vpc_id) or e.vpc_id)
+                     for key, e in env.endpoints.items()}
+        subnets = {key: replace(n, vpc_id=env.network_object("vpc", n.vpc_id) or n.vpc_id)
+                   for key, n in env.subnets.items()}
+        return replace(env, services=services, endpoints=endpoints, subnets=subnets)
 
     def role_reference(self, resource: Resource, name: str, roles: dict[str, Role],
                        profiles: dict[str, str] | None = None) -> str | None:
@@ -348,7 +387,8 @@ class _Builder:
                 egress = tuple([rule(n, "egress") for n in egress_node.value] + more.get("egress", []))
             else:
                 egress = SecurityGroup("", None).egress + tuple(more.get("egress", []))
-            groups[group_id] = SecurityGroup(group_id, self.text(r, "VpcId"), tuple(ingress), egress, r.position)
+            groups[group_id] = SecurityGroup(group_id, self.text(r, "VpcId"), tuple(ingress), egress, r.position,
+                                             logical_id=r.logical_id, stack=r.stack or None)
             if self.physical(r) != group_id:
                 groups[self.physical(r)] = groups[group_id]
         return groups

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from ipaddress import ip_network
+from typing import Any
 
 from accesspath.policy import Policy, Position
 
@@ -23,6 +24,8 @@ class Vpc:
     # The DNS servers of the VPC's DHCP options when they are not AmazonProvidedDNS: whether those
     # answer an endpoint's private DNS name with its private addresses is outside the templates.
     dns_servers: tuple[str, ...] = ()
+    logical_id: str | None = None     # the template's logical id, and its stack: what users name
+    stack: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,8 @@ class RouteTable:
     vpc_id: str
     routes: tuple[Route, ...] = ()
     position: Position | None = None
+    logical_id: str | None = None     # the template's logical id, and its stack: what users name
+    stack: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,8 @@ class Subnet:
     availability_zone: str | None = None
     map_public_ip: bool = False
     position: Position | None = None
+    logical_id: str | None = None     # the template's logical id, and its stack: what users name
+    stack: str | None = None
 
     def sample_address(self) -> str | None:
         """A representative private address in the subnet (the tenth host), for aws:VpcSourceIp."""
@@ -92,6 +99,8 @@ class SecurityGroup:
     # A security group without egress rules in the template allows all outbound traffic.
     egress: tuple[SecurityGroupRule, ...] = (SecurityGroupRule("-1", None, None, "0.0.0.0/0"),)
     position: Position | None = None
+    logical_id: str | None = None     # the template's logical id, and its stack: what users name
+    stack: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +116,7 @@ class VpcEndpoint:
     policy: Policy | None = None   # None: the default policy, which allows everything
     logical_id: str | None = None
     position: Position | None = None
+    stack: str | None = None
 
     @property
     def region(self) -> str | None:
@@ -129,6 +139,8 @@ class Gateway:
     vpc_id: str | None = None
     subnet_id: str | None = None   # NAT gateways live in a subnet
     position: Position | None = None
+    logical_id: str | None = None     # the template's logical id, and its stack: what users name
+    stack: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +276,32 @@ class Environment:
                 if role.arn == ref or role.logical_id == ref:
                     return role
         return None
+
+    def network_object(self, kind: str, ref: str) -> str | None:
+        """The id of a subnet, security group, route table or VPC named by its id, its logical id or
+        ``Stack/LogicalId`` (``kind``: "subnet", "security-group", "route-table", "vpc"); None if nothing
+        of the inputs has that name or the logical id is ambiguous."""
+        tables: dict[str, dict[str, Any]] = {"subnet": self.subnets, "security-group": self.security_groups,
+                                 "route-table": self.route_tables, "vpc": self.vpcs}
+        table = tables[kind]
+        if ref in table:
+            return ref
+        stack, _, logical = ref.rpartition("/")
+        found = {obj.id for obj in table.values()
+                 if obj.logical_id == logical and (not stack or obj.stack == stack)}
+        return found.pop() if len(found) == 1 else None
+
+    def label(self, obj: Any) -> str:
+        """An object's id with the logical id the user wrote beside it (stack-qualified where ambiguous)."""
+        logical = getattr(obj, "logical_id", None)
+        if not logical or logical == obj.id:
+            return str(obj.id)
+        stacks = {getattr(o, "stack", None) for table in (self.subnets, self.security_groups, self.route_tables,
+                                                          self.vpcs, self.gateways, self.endpoints)
+                  for o in table.values() if getattr(o, "logical_id", None) == logical}
+        stack = getattr(obj, "stack", None)
+        name = f"{stack}/{logical}" if len(stacks) > 1 and stack else logical
+        return f"{obj.id} ({name})"
 
     def main_route_table(self, vpc_id: str) -> RouteTable | None:
         """No explicit main table in templates: a subnet without association uses the VPC's own."""

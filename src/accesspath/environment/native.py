@@ -92,22 +92,23 @@ def to_document(env: Environment) -> dict[str, Any]:
         "account": env.account, "region": env.region, "partition": env.partition,
         "organizationId": env.organization_id,
         "vpcs": [{"id": v.id, "cidr": v.cidr, "dnsSupport": v.dns_support, "dnsHostnames": v.dns_hostnames,
-                  **({"dnsServers": list(v.dns_servers)} if v.dns_servers else {})}
+                  **({"dnsServers": list(v.dns_servers)} if v.dns_servers else {}), **_named(v)}
                  for v in env.vpcs.values()],
         "subnets": [{"id": s.id, "vpcId": s.vpc_id, "cidr": s.cidr, "routeTableId": s.route_table_id,
-                     "availabilityZone": s.availability_zone, "mapPublicIp": s.map_public_ip}
+                     "availabilityZone": s.availability_zone, "mapPublicIp": s.map_public_ip, **_named(s)}
                     for s in env.subnets.values()],
         "routeTables": [{"id": t.id, "vpcId": t.vpc_id,
                          "routes": [{"destination": r.destination, "target": r.target_kind, "targetId": r.target_id}
-                                    for r in t.routes]} for t in env.route_tables.values()],
+                                    for r in t.routes], **_named(t)} for t in env.route_tables.values()],
         "securityGroups": [{"id": g.id, "vpcId": g.vpc_id, "ingress": [_rule(r) for r in g.ingress],
-                            "egress": [_rule(r) for r in g.egress]} for g in env.security_groups.values()],
-        "gateways": [{"id": g.id, "kind": g.kind, "vpcId": g.vpc_id, "subnetId": g.subnet_id}
+                            "egress": [_rule(r) for r in g.egress], **_named(g)}
+                           for key, g in env.security_groups.items() if key == g.id],
+        "gateways": [{"id": g.id, "kind": g.kind, "vpcId": g.vpc_id, "subnetId": g.subnet_id, **_named(g)}
                      for g in env.gateways.values()],
         "vpcEndpoints": [{"id": e.id, "vpcId": e.vpc_id, "serviceName": e.service_name, "type": e.endpoint_type,
                           "privateDns": e.private_dns, "subnetIds": list(e.subnet_ids),
                           "securityGroupIds": list(e.security_group_ids), "routeTableIds": list(e.route_table_ids),
-                          "policy": _policy(e.policy), "logicalId": e.logical_id} for e in env.endpoints.values()],
+                          "policy": _policy(e.policy), **_named(e)} for e in env.endpoints.values()],
         "roles": [{"name": r.name, "arn": r.arn, "trustPolicy": _policy(r.trust_policy),
                    "policies": [_policy(p) for p in r.policies],
                    "permissionsBoundary": _policy(r.permissions_boundary),
@@ -143,15 +144,16 @@ def to_document(env: Environment) -> dict[str, Any]:
 
 
 _ALLOWED: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
-    "a VPC": "id cidr dnsSupport dnsHostnames dnsServers",
-    "a subnet": "id vpcId cidr routeTableId availabilityZone mapPublicIp",
-    "a route table": "id vpcId routes",
+    "a VPC": "id cidr dnsSupport dnsHostnames dnsServers logicalId stack",
+    "a subnet": "id vpcId cidr routeTableId availabilityZone mapPublicIp logicalId stack",
+    "a route table": "id vpcId routes logicalId stack",
     "a route": "destination target targetId",
-    "a security group": "id vpcId ingress egress",
+    "a security group": "id vpcId ingress egress logicalId stack",
     "ingress": "protocol fromPort toPort cidr groupId prefixList",
     "egress": "protocol fromPort toPort cidr groupId prefixList",
-    "a gateway": "id kind vpcId subnetId",
-    "a VPC endpoint": "id vpcId serviceName type privateDns subnetIds securityGroupIds routeTableIds policy logicalId",
+    "a gateway": "id kind vpcId subnetId logicalId stack",
+    "a VPC endpoint": ("id vpcId serviceName type privateDns subnetIds securityGroupIds routeTableIds policy logicalId"
+                       " stack"),
     "a role": "name arn trustPolicy policies permissionsBoundary managedPolicyArns unresolved logicalId",
     "an instance": ("id subnetId securityGroupIds roleName userData httpTokens hopLimit publicIp logicalId source"
                     " subnetIds cluster httpEndpoint agentConfig imdsIptablesBlock capacityProviders unread"),
@@ -164,9 +166,17 @@ _ALLOWED: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
 }.items()}
 
 
+def _named(obj: Any) -> dict[str, str]:
+    """The template's logical id and stack of a network object, when it came from one (issue 9)."""
+    return {key: value for key, value in (("logicalId", obj.logical_id), ("stack", obj.stack)) if value}
+
+
 class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
+
+    def named(self, fields: dict[str, Node], what: str) -> dict[str, Any]:
+        return {"logical_id": self.text(fields, "logicalId", what), "stack": self.text(fields, "stack", what)}
 
     def fail(self, message: str, node: Node | None) -> UsageError:
         pos = node.start if node is not None else None
@@ -319,13 +329,14 @@ def from_text(text: str, source: str) -> Environment:
         f = r.obj(item, "a VPC")
         vpc = Vpc(r.text(f, "id", "a VPC", required=True) or "", r.matching(f, "cidr", "a VPC", _cidr_problem),
                   r.flag(f, "dnsSupport", True), r.flag(f, "dnsHostnames", False), item.start,
-                  r.texts(f, "dnsServers"))
+                  r.texts(f, "dnsServers"), **r.named(f, "a VPC"))
         vpcs[vpc.id] = vpc
     for item in r.items(top.get("subnets"), "subnets"):
         f = r.obj(item, "a subnet")
         subnet = Subnet(r.text(f, "id", "a subnet", required=True) or "", r.text(f, "vpcId", "a subnet", required=True) or "",
                         r.matching(f, "cidr", "a subnet", _cidr_problem), r.text(f, "routeTableId", "a subnet"),
-                        r.text(f, "availabilityZone", "a subnet"), r.flag(f, "mapPublicIp", False), item.start)
+                        r.text(f, "availabilityZone", "a subnet"), r.flag(f, "mapPublicIp", False), item.start,
+                        **r.named(f, "a subnet"))
         subnets[subnet.id] = subnet
     for item in r.items(top.get("routeTables"), "routeTables"):
         f = r.obj(item, "a route table")
@@ -336,13 +347,14 @@ def from_text(text: str, source: str) -> Environment:
                                 r.text(rf, "target", "a route", required=True) or "", r.text(rf, "targetId", "a route"),
                                 route_node.start))
         table = RouteTable(r.text(f, "id", "a route table", required=True) or "",
-                           r.text(f, "vpcId", "a route table") or "", tuple(routes), item.start)
+                           r.text(f, "vpcId", "a route table") or "", tuple(routes), item.start,
+                           **r.named(f, "a route table"))
         tables[table.id] = table
     for item in r.items(top.get("securityGroups"), "securityGroups"):
         f = r.obj(item, "a security group")
         egress = rules(f.get("egress"), "egress") if "egress" in f else SecurityGroup("", None).egress
         group = SecurityGroup(r.text(f, "id", "a security group", required=True) or "", r.text(f, "vpcId", "a security group"),
-                              rules(f.get("ingress"), "ingress"), egress, item.start)
+                              rules(f.get("ingress"), "ingress"), egress, item.start, **r.named(f, "a security group"))
         groups[group.id] = group
     for item in r.items(top.get("gateways"), "gateways"):
         f = r.obj(item, "a gateway")
@@ -350,7 +362,7 @@ def from_text(text: str, source: str) -> Environment:
         if kind not in ("igw", "nat"):
             raise r.fail(f"gateway kind '{kind}' must be \"igw\" or \"nat\"", f.get("kind"))
         gateway = Gateway(r.text(f, "id", "a gateway", required=True) or "", kind, r.text(f, "vpcId", "a gateway"),
-                          r.text(f, "subnetId", "a gateway"), item.start)
+                          r.text(f, "subnetId", "a gateway"), item.start, **r.named(f, "a gateway"))
         gateways[gateway.id] = gateway
     for item in r.items(top.get("vpcEndpoints"), "vpcEndpoints"):
         f = r.obj(item, "a VPC endpoint")
@@ -360,7 +372,8 @@ def from_text(text: str, source: str) -> Environment:
                                r.text(f, "type", "a VPC endpoint") or "Gateway", r.flag(f, "privateDns", False),
                                r.texts(f, "subnetIds"), r.texts(f, "securityGroupIds"), r.texts(f, "routeTableIds"),
                                r.policy(f.get("policy"), PolicyType.VPC_ENDPOINT, f"{endpoint_id} policy"),
-                               r.text(f, "logicalId", "a VPC endpoint"), item.start)
+                               r.text(f, "logicalId", "a VPC endpoint"), item.start,
+                               r.text(f, "stack", "a VPC endpoint"))
         endpoints[endpoint.id] = endpoint
     roles = {}
     for item in r.items(top.get("roles"), "roles"):

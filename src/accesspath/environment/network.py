@@ -14,7 +14,7 @@ An endpoint in another region is never used (endpoints do not serve cross-region
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from ipaddress import ip_address, ip_network
 
@@ -26,6 +26,7 @@ from accesspath.environment.model import (
     Subnet,
     VpcEndpoint,
 )
+from accesspath.environment.unknowns import Unknown
 
 HTTPS = 443
 
@@ -36,6 +37,7 @@ class PathKind(str, Enum):
     NAT_GATEWAY = "nat-gateway"
     INTERNET_GATEWAY = "internet-gateway"
     UNREACHABLE = "unreachable"
+    UNDETERMINED = "undetermined"      # the caller's subnet or VPC is not in the inputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,32 +63,73 @@ class NetworkPath:
     # groups do not admit 443 from the caller), "endpoint-without-security-group", "caller-egress",
     # "no-public-ip" (an internet gateway route, but no public IP), "no-route", "unknown-subnet".
     blocked_by: str = ""
+    # What the path had to assume (a security group defined outside the inputs was taken to let
+    # HTTPS through): an allow on such a path is undetermined, a denial holds either way.
+    unknowns: tuple[Unknown, ...] = ()
 
     @property
     def reachable(self) -> bool:
-        return self.kind is not PathKind.UNREACHABLE
+        return self.kind not in (PathKind.UNREACHABLE, PathKind.UNDETERMINED)
 
     def describe(self) -> str:
+        # The template's logical id stands beside the synthetic id, which the user never wrote.
         if self.kind is PathKind.INTERFACE_ENDPOINT and self.endpoint:
-            return f"interface endpoint {self.endpoint.id} ({self.endpoint.service_name})"
+            return f"interface endpoint {self.endpoint.id}{_logical(self.endpoint)} ({self.endpoint.service_name})"
         if self.kind is PathKind.GATEWAY_ENDPOINT and self.endpoint:
-            return f"gateway endpoint {self.endpoint.id} ({self.endpoint.service_name})"
+            return f"gateway endpoint {self.endpoint.id}{_logical(self.endpoint)} ({self.endpoint.service_name})"
         if self.kind is PathKind.NAT_GATEWAY and self.gateway:
-            return f"NAT gateway {self.gateway.id} to the public {self.service} endpoint"
+            return f"NAT gateway {self.gateway.id}{_logical(self.gateway)} to the public {self.service} endpoint"
         if self.kind is PathKind.INTERNET_GATEWAY and self.gateway:
-            return f"internet gateway {self.gateway.id} to the public {self.service} endpoint"
+            return (f"internet gateway {self.gateway.id}{_logical(self.gateway)} to the public {self.service}"
+                    " endpoint")
+        if self.kind is PathKind.UNDETERMINED:
+            return f"undetermined: {self.reason}"
         return f"unreachable: {self.reason}"
+
+
+def _logical(obj: VpcEndpoint | Gateway) -> str:
+    return f" [{obj.logical_id}]" if obj.logical_id and obj.logical_id != obj.id else ""
 
 
 def find_path(env: Environment, placement: CallerPlacement, services: tuple[EndpointService, ...],
               region: str) -> NetworkPath:
     """The path a call to ``services`` (most specific first) takes from ``placement``."""
+    path = _find_path(env, placement, services, region)
+    unknowns = _unknown_groups(env, placement, path)
+    if unknowns and path.reachable:
+        return replace(path, unknowns=unknowns)
+    return path
+
+
+def _unknown_groups(env: Environment, placement: CallerPlacement, path: NetworkPath) -> tuple[Unknown, ...]:
+    """Security groups on the path that the inputs do not define."""
+    groups = list(placement.security_group_ids)
+    if path.kind is PathKind.INTERFACE_ENDPOINT and path.endpoint is not None:
+        groups += path.endpoint.security_group_ids
+    return tuple(Unknown(f"the rules of security group '{g}', which the inputs do not define (HTTPS was taken to"
+                         " pass)", "load the template that defines it, or give --security-group with one that"
+                         " the templates define")
+                 for g in dict.fromkeys(groups) if g not in env.security_groups)
+
+
+def _find_path(env: Environment, placement: CallerPlacement, services: tuple[EndpointService, ...],
+               region: str) -> NetworkPath:
     service_id = services[0].id if services else "unknown"
     subnet = env.subnets.get(placement.subnet_id)
     if subnet is None:
-        return NetworkPath(PathKind.UNREACHABLE, service_id,
+        # Not given is not unreachable: the subnet may route anywhere.
+        return NetworkPath(PathKind.UNDETERMINED, service_id,
                            reason=f"subnet '{placement.subnet_id}' is not in the environment",
-                           blocked_by="unknown-subnet")
+                           blocked_by="unknown-subnet", unknowns=(Unknown(
+                               f"subnet '{placement.subnet_id}', which the inputs do not define (its route table,"
+                               " VPC and endpoints decide the path)",
+                               "load the template that defines it, or give --subnet with a subnet of the templates"
+                               " (LogicalId or Stack/LogicalId)"),))
+    if not subnet.vpc_id:
+        return NetworkPath(PathKind.UNDETERMINED, service_id, reason=f"the VPC of subnet {subnet.id} is not resolved",
+                           blocked_by="unknown-vpc", unknowns=(Unknown(
+                               f"the VPC of subnet {subnet.id} (its VpcId is not resolved)",
+                               "load the template that defines the VPC, or give it with --param", subnet.position),))
     vpc = env.vpcs.get(subnet.vpc_id)
     notes: list[str] = []
     caller_address = placement.address or subnet.sample_address()

@@ -198,8 +198,9 @@ class LaunchChecker:
     def for_task_definition(self, ref: str, subnet: str, security_groups: tuple[str, ...] = (),
                             launch_type: str | None = None, instance: str | None = None) -> LaunchReport:
         task = self._task(ref)
-        if subnet not in self.env.subnets:
-            raise UsageError(f"--subnet '{subnet}' is not a subnet of the environment")
+        # A LogicalId or Stack/LogicalId names a subnet of the inputs; anything else leaves the path undetermined.
+        subnet = self.env.network_object("subnet", subnet) or subnet
+        security_groups = tuple(self.env.network_object("security-group", g) or g for g in security_groups)
         host = self._instance(instance, None)
         notes: list[str] = []
         kind = (launch_type or ("FARGATE" if "FARGATE" in task.compatibilities else "EC2")).upper()
@@ -470,6 +471,10 @@ class LaunchChecker:
         path = find_path(env, placement, services, region)
         failure = (f"CannotPullContainerError: failed to copy: httpReadSeeker: failed open: failed to do request:"
                    f" Get \"https://{bucket}.s3.{region}.amazonaws.com/...\"")
+        if path.kind is PathKind.UNDETERMINED:
+            return LaunchStep("layer download (S3)", ECR_LAYER_SIGNER, request, "undetermined", None, "",
+                              "; ".join(f"{u.what}: {u.supply}" for u in path.unknowns), detail=path.describe(),
+                              path=path)
         if not path.reachable:
             subnet = env.subnets.get(placement.subnet_id)
             interface = [e for e in env.endpoints.values()
