@@ -269,15 +269,15 @@ class Decider:
         env = self.env
         if action.lower().startswith("sts:assumerole"):
             role = env.role_by_name_or_arn(resource)
-            if role is None and resource.startswith("arn:") and ":role/" in resource:
+            if role is None and _names_one(resource) and ":role/" in resource:
                 return self._unknown_holder(resource, PolicyType.ROLE_TRUST, Unknown(
                     f"the trust policy of role '{resource}', which the templates do not define",
                     "load the template that defines it, or give --authorization-details FILE"))
             return role.trust_policy if role is not None else None
         if resource in env.resources:
             return env.resources[resource]
-        if action.lower().startswith("kms:") and resource.startswith("arn:") and (":key/" in resource or
-                                                                                   ":alias/" in resource):
+        if action.lower().startswith("kms:") and _names_one(resource) and (":key/" in resource or
+                                                                            ":alias/" in resource):
             # KMS reads IAM policies only where the key policy lets it (KMS developer guide, "Key
             # policies"): a key defined elsewhere has a key policy accesspath was not given.
             return self._unknown_holder(resource, PolicyType.KMS_KEY, Unknown(
@@ -350,6 +350,11 @@ def _deciding_unknowns(unknowns: tuple[Unknown, ...], permissive: AuthorizationR
 
     found = tuple(u for u in unknowns if inside(u))
     return found or unknowns
+
+
+def _names_one(resource: str) -> bool:
+    """An ARN of one resource: a pattern (``key/*``, as ``access`` samples) names no key in particular."""
+    return resource.startswith("arn:") and "*" not in resource and "?" not in resource
 
 
 def _endpoint_on(path: NetworkPath | None) -> VpcEndpoint | None:
