@@ -64,7 +64,8 @@ def test_a_missing_import_is_symbolic_and_names_the_export(templates: Path) -> N
     missing = [i for i in stack.issues if i.code == "missing-import"]
     assert len(missing) == 3
     assert missing[0].message == ("no loaded template exports 'MyVPC-BackendEcsTaskRole-Production'; load the"
-                                  " stack that exports it (imported by stack 'ecs-taskrole-backend')")
+                                  " stack that exports it or give --import MyVPC-BackendEcsTaskRole-Production=VALUE"
+                                  " (imported by stack 'ecs-taskrole-backend')")
     assert missing[0].position == Position(27, 11, str(backend))
     role = stack.resources[0].property("Roles").value[0]  # type: ignore[union-attr]
     assert isinstance(role.value, Symbolic) and role.value.position == Position(27, 11, str(backend))
@@ -88,7 +89,7 @@ Resources:
     assert stacks.stack("roles") is not None
     issue = next(i for i in backend.stack("p").issues if i.code == "missing-import")  # type: ignore[union-attr]
     assert issue.message == ("no loaded template exports 'MyVPC-BackendEcsTaskRole-Staging'; load the stack that"
-                             " exports it (loaded templates export 'MyVPC-BackendEcsTaskRole-Dev',"
+                             " exports it or give --import MyVPC-BackendEcsTaskRole-Staging=VALUE (loaded templates export 'MyVPC-BackendEcsTaskRole-Dev',"
                              " 'MyVPC-BackendEcsTaskRoleArn-Dev') (imported by stack 'p')")
 
 
@@ -313,6 +314,10 @@ def test_the_public_surface_is_pinned() -> None:
         "POLICY_PROPERTIES", "Parameter", "ParameterValueError", "PolicyLocation", "RESOURCE_TYPE_MODELS",
         "Resource", "StackSet", "Symbolic", "TemplateError", "TemplateIssue", "TemplateSource",
         "TemplateSyntaxError", "decode_template", "load_stacks", "policy_nodes", "stack_name_for",
+        # nested stacks, CDK assemblies and parameter files (issue 9)
+        "AssemblyStack", "NESTED_STACK_TYPES", "ParameterValue", "TemplateUrlMapping", "is_cloud_assembly",
+        "locate_template", "nested_stack_name", "parse_assignment", "parse_parameter", "read_cloud_assembly",
+        "read_parameter_file", "template_sources",
     ])
 
 

@@ -117,6 +117,14 @@ class LoadedStack:
     outputs: Mapping[str, Output]
     exports: Mapping[str, Export]
     issues: tuple[TemplateIssue, ...]
+    parent: str | None = None       # the stack that nests this one (AWS::CloudFormation::Stack)
+    logical_id: str | None = None   # the nested stack's logical id in its parent
+    path: str = ""                  # "root/Child/Grandchild": how users name a nested stack
+
+    @property
+    def qualified_name(self) -> str:
+        """The name users qualify references with: the stack name, or the nesting path."""
+        return self.path or self.name
 
     def resource(self, logical_id: str) -> Resource | None:
         for resource in self.resources:

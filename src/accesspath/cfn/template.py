@@ -41,8 +41,10 @@ from accesspath.cfn.model import (
     Symbolic,
     TemplateIssue,
 )
+from accesspath.cfn.nested import NESTED_STACK_TYPES
 from accesspath.cfn.physical_ids import (
     RESOURCE_TYPE_MODELS,
+    AttributeValue,
     Identity,
     ResourceContext,
     identity_of,
@@ -57,6 +59,8 @@ RESOURCE_ATTRIBUTES = ("Type", "Properties", "Condition", "DependsOn", "Metadata
                        "UpdateReplacePolicy", "CreationPolicy", "UpdatePolicy", "Version")
 
 ImportLookup = Callable[[str, Node], Node]
+# (parent, logical id, type, resolved Properties, the raw declaration) -> the loaded child, or why not
+NestedLoader = Callable[["TemplateLoader", str, str, Node, Node], "LoadedStack | Symbolic"]
 
 
 class _ResourceDeclaration:
@@ -79,11 +83,18 @@ class TemplateLoader:
     """One template being loaded; also the :class:`~accesspath.cfn.intrinsics.Scope` it resolves in."""
 
     def __init__(self, root: Node, *, source: str, deployment: Deployment,
-                 parameter_overrides: Mapping[str, object] | None = None) -> None:
+                 parameter_overrides: Mapping[str, object] | None = None,
+                 nested: NestedLoader | None = None) -> None:
         self.root = root
         self.source = source
         self._deployment = deployment
+        # Values are strings (the user's), or Nodes passed down by a parent stack's Parameters.
         self.overrides = dict(parameter_overrides or {})
+        self.nested = nested
+        self.parent: str | None = None
+        self.logical_id_in_parent: str | None = None
+        self.path = deployment.stack_name
+        self.children: dict[str, LoadedStack | Symbolic] = {}  # nested stacks by logical id
         self.used_overrides: set[str] = set()
         self.issues: list[TemplateIssue] = []
         self._issue_keys: set[tuple[str, str, Position | None]] = set()
@@ -166,6 +177,15 @@ class TemplateLoader:
             return resource
         if attribute not in resource.attributes:
             model = RESOURCE_TYPE_MODELS.get(resource.type)
+            child = self.children.get(logical_id)
+            if isinstance(child, Symbolic):  # the child was not found: already reported once
+                return symbolic_node(Symbolic(f"Fn::GetAtt '{logical_id}.{attribute}': {child.reason}",
+                                              child.position), at)
+            if child is not None:
+                outputs = ", ".join(child.outputs) or "none"
+                return self._fail("unknown-attribute", f"Fn::GetAtt '{logical_id}.{attribute}': the nested stack"
+                                  f" '{child.name}' has no output '{attribute.removeprefix('Outputs.')}'"
+                                  f" (outputs: {outputs})", at, Severity.WARNING)
             if model is None:
                 message = (f"Fn::GetAtt '{logical_id}.{attribute}': the type '{resource.type}' is not modelled,"
                            " so its attributes are unknown")
@@ -262,6 +282,11 @@ class TemplateLoader:
         if name in self.overrides:
             self.used_overrides.add(name)
             raw, origin, value_at, where = self.overrides[name], "override", position, "the override"
+            if isinstance(raw, Node):  # passed down by the parent stack's Parameters
+                origin, value_at, where = "parent", raw.start, f"the value stack '{self.parent}' passes"
+                if isinstance(raw.value, Symbolic):
+                    return Parameter(name, type_, raw.value, origin, allowed, position)
+                raw = raw.to_python()
         elif default_node is not None:
             raw = default_node.to_python()
             origin, value_at, where = "default", default_node.start, "the Default"
@@ -276,7 +301,7 @@ class TemplateLoader:
                                       source=self.source)
         for text in values:
             self._check_parameter_value(name, declaration, type_, text, allowed, value_at, where)
-        if type_.startswith("AWS::SSM::Parameter::Value<"):
+        if type_.startswith("AWS::SSM::Parameter::Value<") and origin != "override":
             reason = (f"parameter '{name}' is the value of the SSM parameter '{','.join(values)}',"
                       " which is read at deploy time")
             self.report("ssm-parameter", reason, Severity.WARNING, position)
@@ -447,7 +472,8 @@ class TemplateLoader:
         ordered = tuple(self.resources[m.key] for m in self._section("Resources") if m.key in self.resources)
         return LoadedStack(self.name, self.source, MappingProxyType(dict(self.parameters)),
                            MappingProxyType(dict(self.conditions)), ordered, MappingProxyType(outputs),
-                           MappingProxyType(exports), tuple(self.issues))
+                           MappingProxyType(exports), tuple(self.issues), self.parent, self.logical_id_in_parent,
+                           self.path)
 
     def _dependencies(self, declaration: _ResourceDeclaration) -> list[tuple[str, Node]]:
         found: list[tuple[str, Node]] = []
@@ -522,7 +548,9 @@ class TemplateLoader:
                                 Severity.ERROR, properties_node.start)
                 properties = Node((), properties_node.start, properties_node.end, "object")
         model = RESOURCE_TYPE_MODELS.get(type_)
-        if model is None:
+        if type_ in NESTED_STACK_TYPES and self.nested is not None:
+            identity = self._nested_stack(declaration, properties)
+        elif model is None:
             self.report("not-modelled", f"resource '{logical_id}' of type '{type_}' is not modelled: it is kept,"
                         " but Ref and Fn::GetAtt to it are unresolved", Severity.WARNING, declaration.position)
             identity = Identity(Symbolic(f"the type '{type_}' of '{logical_id}' is not modelled",
@@ -543,8 +571,23 @@ class TemplateLoader:
         self.resources[logical_id] = Resource(
             logical_id, type_, properties, declaration.condition, declaration.position, identity.physical_id,
             MappingProxyType(dict(identity.attributes)), self.name,
-            tuple(name for name, _ in declaration.depends_on), model is not None,
+            tuple(name for name, _ in declaration.depends_on), model is not None or type_ in NESTED_STACK_TYPES,
             cfn_init if isinstance(cfn_init, Node) else None)
+
+    def _nested_stack(self, declaration: _ResourceDeclaration, properties: Node) -> Identity:
+        """Load the child template now (its parameters may depend on earlier resources); Ref is its stack
+        id and ``Fn::GetAtt Child.Outputs.Name`` its outputs (aws-resource-cloudformation-stack.md)."""
+        assert self.nested is not None
+        child = self.nested(self, declaration.logical_id, declaration.type, properties, declaration.node)
+        self.children[declaration.logical_id] = child
+        if isinstance(child, Symbolic):
+            return Identity(child, {})
+        attributes: dict[str, AttributeValue] = {}
+        for output in child.outputs.values():
+            attributes[f"Outputs.{output.name}"] = _attribute_value(output.value)
+        stack_id = Deployment(self._deployment.account, self._deployment.region, self._deployment.partition,
+                              child.name).stack_id
+        return Identity(stack_id, attributes)
 
     def _load_outputs(self) -> tuple[dict[str, Output], dict[str, Export]]:
         outputs: dict[str, Output] = {}
@@ -572,6 +615,19 @@ class TemplateLoader:
         return outputs, exports
 
 
+
+
+def _attribute_value(node: Node) -> AttributeValue:
+    if isinstance(node.value, Symbolic):
+        return node.value
+    if node.is_array:
+        texts = [as_text(item) for item in node.value]
+        symbolic = next((t for t in texts if isinstance(t, Symbolic)), None)
+        if symbolic is not None:
+            return symbolic
+        return tuple(t for t in texts if isinstance(t, str))
+    text = as_text(node)
+    return text if text is not None else Symbolic("the output is not a string or a list", node.start)
 
 
 def _show(node: Node) -> str:

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
     text, source = read_input(args.log, MAX_LOG_BYTES)
     log = read_decision_log(text, source)
-    env = load_environment_from_args(args) if args.templates else None
+    env = load_environment_from_args(args) if args.templates or args.stack else None
     out_dir = Path(args.output_dir) if args.output_dir else None
     threshold = DEFAULT_GROUP_THRESHOLD if args.group_threshold is None else args.group_threshold
     policy_files = None

@@ -53,6 +53,8 @@ MODELLED = frozenset({
     "AWS::AutoScaling::AutoScalingGroup", "AWS::AutoScaling::LaunchConfiguration", "AWS::EC2::LaunchTemplate",
     "AWS::EC2::SpotFleet", "AWS::ECS::CapacityProvider", "AWS::ECS::ClusterCapacityProviderAssociations",
     "AWS::EC2::DHCPOptions", "AWS::EC2::VPCDHCPOptionsAssociation",
+    # nested stacks are followed by the loader: their resources are in the stack set
+    "AWS::CloudFormation::Stack", "AWS::Serverless::Application",
 })
 
 
