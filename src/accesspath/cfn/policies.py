@@ -11,29 +11,10 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from accesspath.cfn.model import Resource, StackSet
-from accesspath.policy.model import PolicyType
+from accesspath.cfn.policy_strings import POLICY_PROPERTIES
 from accesspath.policy.source import JsonSyntaxError, Node, decode_json
 
-_IDENTITY, _RESOURCE = PolicyType.IDENTITY.value, PolicyType.RESOURCE.value
-
-# resource type -> (property, kind); "Policies[].PolicyDocument" walks a list of inline policies.
-POLICY_PROPERTIES: dict[str, tuple[tuple[str, str], ...]] = {
-    "AWS::IAM::Role": (("AssumeRolePolicyDocument", PolicyType.ROLE_TRUST.value),
-                       ("Policies[].PolicyDocument", _IDENTITY)),
-    "AWS::IAM::User": (("Policies[].PolicyDocument", _IDENTITY),),
-    "AWS::IAM::Group": (("Policies[].PolicyDocument", _IDENTITY),),
-    "AWS::IAM::Policy": (("PolicyDocument", _IDENTITY),),
-    "AWS::IAM::RolePolicy": (("PolicyDocument", _IDENTITY),),
-    "AWS::IAM::ManagedPolicy": (("PolicyDocument", _IDENTITY),),
-    "AWS::S3::BucketPolicy": (("PolicyDocument", _RESOURCE),),
-    "AWS::SQS::QueuePolicy": (("PolicyDocument", _RESOURCE),),
-    "AWS::SNS::TopicPolicy": (("PolicyDocument", _RESOURCE),),
-    "AWS::KMS::Key": (("KeyPolicy", PolicyType.KMS_KEY.value),),
-    "AWS::SecretsManager::ResourcePolicy": (("ResourcePolicy", _RESOURCE),),
-    "AWS::ECR::Repository": (("RepositoryPolicyText", _RESOURCE),),
-    "AWS::EC2::VPCEndpoint": (("PolicyDocument", PolicyType.VPC_ENDPOINT.value),),
-}
-
+__all__ = ["POLICY_PROPERTIES", "PolicyLocation", "policy_nodes"]
 
 # (resource type, kind) -> the attachment whose AWS size limit applies (accesspath.policy.limits).
 # AWS::IAM::Policy is an inline policy of users, groups or roles: the largest limit (a role's) holds.

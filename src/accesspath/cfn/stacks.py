@@ -129,7 +129,7 @@ def load_stacks(templates: Iterable[str | os.PathLike[str] | TemplateSource], *,
                                 source.stack_name, organization_id)
         loader = TemplateLoader(root, source=source.source, deployment=deployment,
                                 parameter_overrides=loading.overrides_for(source.stack_name, source.stack_name),
-                                nested=loading.load_child)
+                                nested=loading.load_child, text=source.text)
         loading.folders[id(loader)] = _folders_of(source.source, ())
         loading.depends_on[id(loader)] = source.depends_on
         loaders.append(loader)
@@ -331,10 +331,11 @@ class _Loading:
             overrides.update(self.stack_overrides.get(key, {}))
         from accesspath.files import read_text
 
-        root = decode_template(read_text(str(path)), str(path))
+        text = read_text(str(path))
+        root = decode_template(text, str(path))
         deployment = Deployment(self.account, self.region, self.partition, name, self.organization_id)
         child = TemplateLoader(root, source=str(path), deployment=deployment, parameter_overrides=overrides,
-                               nested=self.load_child)
+                               nested=self.load_child, text=text)
         child.parent, child.logical_id_in_parent, child.path = parent.name, logical_id, stack_path
         self.folders[id(child)] = (path.parent, *folders)
         self.loading_files.append(path.resolve())

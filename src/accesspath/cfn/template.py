@@ -49,6 +49,7 @@ from accesspath.cfn.physical_ids import (
     ResourceContext,
     identity_of,
 )
+from accesspath.cfn.policy_strings import POLICY_PROPERTIES, PolicyStringDecoder
 from accesspath.cfn.pseudo import PSEUDO_PARAMETERS, Deployment
 from accesspath.policy.model import Severity
 from accesspath.policy.source import Member, Node, Position
@@ -84,9 +85,10 @@ class TemplateLoader:
 
     def __init__(self, root: Node, *, source: str, deployment: Deployment,
                  parameter_overrides: Mapping[str, object] | None = None,
-                 nested: NestedLoader | None = None) -> None:
+                 nested: NestedLoader | None = None, text: str | None = None) -> None:
         self.root = root
         self.source = source
+        self.policy_strings = PolicyStringDecoder(text, self._report_error)  # text places decoded values
         self._deployment = deployment
         # Values are strings (the user's), or Nodes passed down by a parent stack's Parameters.
         self.overrides = dict(parameter_overrides or {})
@@ -131,6 +133,9 @@ class TemplateLoader:
         if key not in self._issue_keys:
             self._issue_keys.add(key)
             self.issues.append(TemplateIssue(code, message, severity, position))
+
+    def _report_error(self, code: str, message: str, position: Position | None) -> None:
+        self.report(code, message, Severity.ERROR, position)
 
     def _fail(self, code: str, message: str, at: Node, severity: Severity = Severity.ERROR) -> Node:
         return self.resolver.fail(code, message, at, severity)
@@ -536,12 +541,14 @@ class TemplateLoader:
                         f" '{declaration.condition}' could not be decided: {decided.reason}", Severity.WARNING,
                         declaration.position)
         properties_node = declaration.attribute("Properties")
+        if properties_node is not None and properties_node.is_object and type_ in POLICY_PROPERTIES:
+            properties_node = self.policy_strings.before_resolution(properties_node, type_)
         if properties_node is None or properties_node.value is None:
             properties = Node((), declaration.position, declaration.position, "object")
         else:
             resolved = self.resolver.resolve(properties_node)
             if isinstance(resolved, Node) and resolved.is_object:
-                properties = resolved
+                properties = self.policy_strings.after_resolution(resolved, type_)
             else:
                 if isinstance(resolved, Node) and not isinstance(resolved.value, Symbolic):
                     self.report("bad-properties", f"the Properties of resource '{logical_id}' must be a mapping",
