@@ -12,9 +12,12 @@ from typing import NamedTuple
 
 from accesspath.cfn.model import Resource, StackSet
 from accesspath.cfn.policy_strings import POLICY_PROPERTIES
+from accesspath.policy.model import PolicyType
 from accesspath.policy.source import JsonSyntaxError, Node, decode_json
 
-__all__ = ["POLICY_PROPERTIES", "PolicyLocation", "policy_nodes"]
+__all__ = ["POLICY_ATTACHMENTS", "POLICY_PROPERTIES", "PolicyLocation", "policy_nodes"]
+
+_IDENTITY, _RESOURCE = PolicyType.IDENTITY.value, PolicyType.RESOURCE.value
 
 # (resource type, kind) -> the attachment whose AWS size limit applies (accesspath.policy.limits).
 # AWS::IAM::Policy is an inline policy of users, groups or roles: the largest limit (a role's) holds.
