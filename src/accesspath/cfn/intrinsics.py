@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import itertools
+import json
 import re
 from typing import Protocol
 
@@ -371,6 +372,41 @@ class IntrinsicResolver:
 
 
 
+    # -- AWS::LanguageExtensions (transform-aws-languageextensions.md) ------------------------
+
+    def _to_json_string(self, argument: Node, at: Node, depth: int) -> Resolved:
+        """Fn::ToJsonString: an object or list, resolved, as a compact JSON string."""
+        resolved = self.resolve_required(argument, depth)
+        if not (resolved.is_object or resolved.is_array):
+            if isinstance(resolved.value, Symbolic):
+                return symbolic_node(resolved.value, at)
+            return self.fail("bad-argument", f"Fn::ToJsonString takes an object or a list, not {_describe(resolved)}",
+                             at)
+        unresolved = _first_symbolic(resolved)
+        if unresolved is not None:
+            return symbolic_node(unresolved, at)
+        return scalar_node(json.dumps(resolved.to_python(), separators=(",", ":")), at)
+
+    def _length(self, argument: Node, at: Node, depth: int) -> Resolved:
+        """Fn::Length: the number of items of a list (or of a function that returns one)."""
+        items = self.array(argument, "the argument of Fn::Length", depth)
+        if isinstance(items, Symbolic):
+            return symbolic_node(items, at)
+        return scalar_node(len(items), at)
+
+
+def _first_symbolic(node: Node) -> Symbolic | None:
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if current.is_object:
+            pending.extend(m.value for m in current.value)
+        elif current.is_array:
+            pending.extend(current.value)
+        elif isinstance(current.value, Symbolic):
+            return current.value
+    return None
+
 
 def _describe(node: Node) -> str:
     if isinstance(node.value, Symbolic):
@@ -397,6 +433,8 @@ _HANDLERS = {
     "Fn::Base64": IntrinsicResolver._base64,
     "Fn::GetAZs": IntrinsicResolver._get_azs,
     "Fn::Cidr": IntrinsicResolver._cidr,
+    "Fn::ToJsonString": IntrinsicResolver._to_json_string,
+    "Fn::Length": IntrinsicResolver._length,
 }
 
 

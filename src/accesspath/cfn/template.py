@@ -51,11 +51,18 @@ from accesspath.cfn.physical_ids import (
 )
 from accesspath.cfn.policy_strings import POLICY_PROPERTIES, PolicyStringDecoder
 from accesspath.cfn.pseudo import PSEUDO_PARAMETERS, Deployment
+from accesspath.cfn.transforms import (
+    LANGUAGE_EXTENSIONS,
+    SERVERLESS,
+    apply_serverless,
+    expand_for_each,
+    transform_names,
+)
 from accesspath.policy.model import Severity
 from accesspath.policy.source import Member, Node, Position
 
 SECTIONS = ("AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Rules", "Mappings",
-            "Conditions", "Transform", "Resources", "Outputs", "Hooks")
+            "Conditions", "Transform", "Resources", "Outputs", "Hooks")  # SAM's Globals is gone once transformed
 RESOURCE_ATTRIBUTES = ("Type", "Properties", "Condition", "DependsOn", "Metadata", "DeletionPolicy",
                        "UpdateReplacePolicy", "CreationPolicy", "UpdatePolicy", "Version")
 
@@ -97,6 +104,7 @@ class TemplateLoader:
         self.logical_id_in_parent: str | None = None
         self.path = deployment.stack_name
         self.children: dict[str, LoadedStack | Symbolic] = {}  # nested stacks by logical id
+        self.language_extensions = False
         self.used_overrides: set[str] = set()
         self.issues: list[TemplateIssue] = []
         self._issue_keys: set[tuple[str, str, Position | None]] = set()
@@ -232,23 +240,76 @@ class TemplateLoader:
         if not self.root.is_object:
             raise TemplateError("a template must be a mapping with a 'Resources' section", self.root.start,
                                 source=self.source)
+        self.sections = {member.key: member for member in self.root.value}
+        transforms = transform_names(self.root)
+        if transforms:
+            self._load_parameters()  # loops and SAM read parameter values
+            self._apply_transforms(transforms)
+            self.sections = {member.key: member for member in self.root.value}
+            self.parameters = {}
         for member in self.root.value:
             if member.key not in SECTIONS:
                 self.report("unknown-section", f"unknown template section '{member.key}'"
                             f" (expected one of {', '.join(SECTIONS)})", Severity.ERROR, member.key_start)
-            self.sections[member.key] = member
-        if "Transform" in self.sections:
-            transform = self.sections["Transform"]
-            self.report("transform-not-applied", f"the transform {_show(transform.value)} is not applied: resources"
-                        " and values it would create are missing", Severity.WARNING, transform.key_start)
         if "Rules" in self.sections:
             self.report("rules-not-checked", "the Rules section is not checked", Severity.WARNING,
                         self.sections["Rules"].key_start)
         self._load_parameters()
         self._declare_resources()
         self._load_conditions()
+        self._check_policies_on_deletion()
         self._load_export_names()
         self._scan_imports()
+
+    def _apply_transforms(self, transforms: list[tuple[str | None, Node]]) -> None:
+        """Apply the transforms in the order listed (transform-aws-languageextensions.md, transform-aws-serverless.md)."""
+        for name, at in transforms:
+            if name == LANGUAGE_EXTENSIONS:
+                self.language_extensions = True
+                self.root = expand_for_each(self.root, self._for_each_collection, self.report)
+            elif name == SERVERLESS:
+                values = {p.name: (",".join(p.value) if isinstance(p.value, tuple) else p.value)
+                          for p in self.parameters.values() if not isinstance(p.value, Symbolic)}
+                d = self._deployment
+                self.root = apply_serverless(self.root, values, account=d.account, region=d.region,
+                                             partition=d.partition, stack_name=d.stack_name, at=at,
+                                             source=self.source)
+            else:
+                shown = f"'{name}'" if name else "given"
+                self.report("transform-not-applied", f"the transform {shown} is not applied: resources and values it"
+                            " would create are missing", Severity.WARNING, at.start)
+
+    def _for_each_collection(self, node: Node) -> tuple[str, ...] | Symbolic:
+        resolved = self.resolver.resolve_required(node)
+        if isinstance(resolved.value, Symbolic):
+            return resolved.value
+        items = resolved.value if resolved.is_array else (resolved,)
+        texts = [as_text(item) for item in items]
+        unresolved = next((t for t in texts if isinstance(t, Symbolic)), None)
+        if unresolved is not None:
+            return unresolved
+        if any(t is None for t in texts):
+            return Symbolic("the collection of Fn::ForEach must be a list of strings", node.start)
+        return tuple(t for t in texts if isinstance(t, str))
+
+    def _check_policies_on_deletion(self) -> None:
+        """DeletionPolicy and UpdateReplacePolicy: a literal, or (with AWS::LanguageExtensions) an intrinsic
+        function of parameters and mappings that gives one (aws-attribute-deletionpolicy.md)."""
+        for declaration in self.declarations.values():
+            for attribute in ("DeletionPolicy", "UpdateReplacePolicy"):
+                node = declaration.attribute(attribute)
+                if node is None:
+                    continue
+                if intrinsic(node) is not None and not self.language_extensions:
+                    self.report("intrinsic-needs-language-extensions", f"the {attribute} of"
+                                f" '{declaration.logical_id}' is an intrinsic function, which needs the"
+                                f" {LANGUAGE_EXTENSIONS} transform", Severity.ERROR, node.start)
+                    continue
+                value = self.resolver.text(node, f"the {attribute} of '{declaration.logical_id}'", 0)
+                allowed = ("Delete", "Retain", "RetainExceptOnCreate", "Snapshot")
+                if isinstance(value, str) and value not in allowed:
+                    self.report("bad-argument", f"the {attribute} of '{declaration.logical_id}' is '{value}'"
+                                f" (expected one of {', '.join(allowed)})", Severity.ERROR, node.start)
 
     def _section(self, name: str) -> tuple[Member, ...]:
         member = self.sections.get(name)
@@ -635,11 +696,6 @@ def _attribute_value(node: Node) -> AttributeValue:
         return tuple(t for t in texts if isinstance(t, str))
     text = as_text(node)
     return text if text is not None else Symbolic("the output is not a string or a list", node.start)
-
-
-def _show(node: Node) -> str:
-    text = as_text(node)
-    return f"'{text}'" if isinstance(text, str) else "given"
 
 
 def _parameter_values(raw: object, is_list: bool) -> list[str] | None:
