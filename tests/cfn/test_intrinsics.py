@@ -152,7 +152,9 @@ def test_unsupported_intrinsic_is_symbolic_and_reported() -> None:
     resource = stack.resource("R")
     assert resource is not None
     value = resource.properties.to_python()["Size"]
-    assert isinstance(value, Symbolic) and value.reason == "the intrinsic function 'Fn::Length' is not supported"
+    # Fn::Length exists only under the AWS::LanguageExtensions transform (transform-aws-languageextensions.md).
+    assert isinstance(value, Symbolic) and value.reason == ("the intrinsic function 'Fn::Length' needs the"
+                                                            " AWS::LanguageExtensions transform")
     assert value.position == Position(12, 13, "t.yml")
     assert codes(stack) == ["unsupported-intrinsic"]
 

@@ -42,6 +42,7 @@ NO_VALUE = _NoValue()
 Resolved = Node | _NoValue
 
 CONDITION_FUNCTIONS = ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or")
+_LANGUAGE_EXTENSIONS = ("Fn::ToJsonString", "Fn::Length")
 _MAX_DEPTH = 100
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
@@ -146,6 +147,9 @@ class IntrinsicResolver:
         if found is not None:
             name, argument = found
             handler = _HANDLERS.get(name)
+            if name in _LANGUAGE_EXTENSIONS and not getattr(self.scope, "language_extensions", False):
+                return self.fail("unsupported-intrinsic", f"the intrinsic function '{name}' needs the"
+                                 " AWS::LanguageExtensions transform", node, Severity.WARNING)
             if handler is None:
                 if name in CONDITION_FUNCTIONS:
                     return self.fail("condition-function-outside-conditions",
