@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "accesspath.cli.run_cmd",
     "accesspath.cli.prove_cmd",
     "accesspath.cli.diff_cmd",
+    "accesspath.cli.snapshot_cmd",
 )
 
 
