@@ -65,7 +65,7 @@ def test_lookup_by_prefix_and_action() -> None:
     assert ids("ecr:BatchGetImage") == ("ecr.dkr", "ecr.api")  # Docker pull, or an SDK call
     assert ids("ecr:GetAuthorizationToken") == ("ecr.api",)
     assert ids("cloudwatch:PutMetricData") == ("monitoring",)
-    assert ids("lambda:InvokeFunction") == ()
+    assert ids("lambda:InvokeFunction") == ("lambda",)   # not curated: the general rule (issue 9 item 8)
 
 def test_override_from_describe_output() -> None:
     base = default_endpoint_services()
@@ -78,10 +78,12 @@ def test_override_from_describe_output() -> None:
     s3 = table.by_id("s3", REGION)
     assert s3 is not None and set(s3.types) == {"Gateway", "Interface"}
     xray = table.by_id("xray", REGION)
-    assert xray is not None and xray.iam_prefixes == () and xray.endpoint_policy_supported is True
+    # Not curated: the IAM prefix comes from the general rule, policy support from the describe output.
+    assert xray is not None and xray.iam_prefixes == ("xray",) and xray.endpoint_policy_supported is True
     # Another region still sees the built-in table; the original table is unchanged.
     assert table.by_id("ecs-agent", "us-east-1").endpoint_policy_supported is True  # type: ignore[union-attr]
-    assert base.by_id("xray", REGION) is None
+    general = base.by_id("xray", REGION)   # the general rule: policy support unknown without describe output
+    assert general is not None and general.general and general.endpoint_policy_supported is None
 
 
 def test_bad_describe_output_is_a_usage_error() -> None:

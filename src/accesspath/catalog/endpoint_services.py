@@ -20,7 +20,11 @@ from typing import Any
 
 from accesspath.errors import UsageError
 
-_SERVICE_NAME = re.compile(r"^com\.amazonaws\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)\.(?P<id>[a-z0-9][a-z0-9.-]*)$")
+# AWS-owned service names: com.amazonaws.REGION.NAME, and the shapes some services use instead
+# (aws.api.REGION.NAME, aws.sagemaker.REGION.NAME); a partner's or an account's own endpoint service
+# (com.amazonaws.vpce.REGION.vpce-svc-...) is not AWS's.
+_SERVICE_NAME = re.compile(r"^(?P<head>com\.amazonaws|aws\.[a-z0-9-]+)\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
+                           r"\.(?P<id>[a-z0-9][a-z0-9.-]*)$")
 
 
 def dns_suffix(region: str) -> str:
@@ -48,6 +52,8 @@ class EndpointService:
     sources: tuple[str, ...]
     region: str | None = None
     """Set when the entry comes from describe-vpc-endpoint-services output for one region."""
+    general: bool = False
+    """Not in the curated table: derived by the general rule (:func:`general_endpoint_service`)."""
 
     def service_name(self, region: str) -> str:
         return self.service_name_pattern.replace("{region}", region)
@@ -89,7 +95,10 @@ class EndpointServiceTable:
         return tuple(merged) + tuple(local.values())
 
     def by_id(self, endpoint_id: str, region: str) -> EndpointService | None:
-        return next((s for s in self.in_region(region) if s.id == endpoint_id), None)
+        found = next((s for s in self.in_region(region) if s.id == endpoint_id), None)
+        if found is None and _iam_prefix_of(endpoint_id) is not None:
+            return general_endpoint_service(endpoint_id)
+        return found
 
     def for_host(self, host: str, region: str) -> EndpointService | None:
         """The endpoint service whose private DNS answers for an API host name, if any."""
@@ -107,6 +116,11 @@ class EndpointServiceTable:
         ``ecr.api`` when an SDK calls it. Use :meth:`for_host` when the host is known.
         """
         found = [s for s in self.in_region(region) if s.carries_action(action)]
+        if not found:
+            # Not in the table: the general rule (an endpoint service named after the IAM prefix).
+            prefix = action.partition(":")[0].lower()
+            general = general_endpoint_service(prefix)
+            return (general,) if general.iam_prefixes else ()
         return tuple(sorted(found, key=lambda s: not s.iam_actions))
 
     def with_describe_output(self, document: Mapping[str, Any] | str) -> EndpointServiceTable:
@@ -130,7 +144,8 @@ class EndpointServiceTable:
         if match is None:  # e.g. "aws.api.us-east-1.qbusiness", or a partner's service: not ours
             return None
         region, endpoint_id = match["region"], match["id"]
-        base = merged.get((region, endpoint_id)) or next((s for s in self.services if s.id == endpoint_id), None)
+        base = (merged.get((region, endpoint_id)) or next((s for s in self.services if s.id == endpoint_id), None)
+                or general_endpoint_service(endpoint_id, f"{match['head']}.{{region}}.{endpoint_id}"))
         types = tuple(t["ServiceType"] for t in detail.get("ServiceType", ()) if "ServiceType" in t)
         dns = [d["PrivateDnsName"] for d in detail.get("PrivateDnsNames", ()) if "PrivateDnsName" in d]
         if not dns and isinstance(detail.get("PrivateDnsName"), str):
@@ -140,7 +155,7 @@ class EndpointServiceTable:
         all_types = tuple(dict.fromkeys((base.types if base and base.region else ()) + types))
         return EndpointService(
             id=endpoint_id,
-            service_name_pattern=f"com.amazonaws.{{region}}.{endpoint_id}",
+            service_name_pattern=f"{match['head']}.{{region}}.{endpoint_id}",
             types=all_types or (base.types if base else ()),
             endpoint_policy_supported=policy if isinstance(policy, bool) else (base.endpoint_policy_supported if base else None),
             iam_prefixes=base.iam_prefixes if base else (),
@@ -152,7 +167,40 @@ class EndpointServiceTable:
             note=base.note if base else "from describe-vpc-endpoint-services; IAM prefixes unknown",
             sources=base.sources if base else (),
             region=region,
+            general=base.general if base else False,
         )
+
+
+def _iam_prefix_of(service_id: str) -> str | None:
+    """The IAM service prefix an endpoint service carries, by the general rule: its name, or the name
+    without ``-fips`` or its first label (``sagemaker.api`` -> ``sagemaker``), when the action catalog
+    knows it as a prefix."""
+    from accesspath.catalog.service_catalog import get_catalog
+
+    catalog = get_catalog()
+    for candidate in (service_id, service_id.removesuffix("-fips"), service_id.split(".")[0],
+                      service_id.split("-")[0]):
+        if candidate and catalog.has_service(candidate):
+            return candidate
+    return None
+
+
+@functools.lru_cache(maxsize=512)
+def general_endpoint_service(service_id: str, pattern: str | None = None) -> EndpointService:
+    """An endpoint service the curated table does not list, by the general rule of AWS PrivateLink
+    ("AWS services that integrate with AWS PrivateLink": the service name is
+    com.amazonaws.REGION.NAME and, with private DNS, the endpoint answers for the service's default
+    regional host NAME.REGION.amazonaws.com). Whether its endpoint accepts a policy is unknown here
+    (None) unless describe-vpc-endpoint-services output says."""
+    prefix = _iam_prefix_of(service_id)
+    return EndpointService(
+        id=service_id, service_name_pattern=pattern or f"com.amazonaws.{{region}}.{service_id}",
+        types=("Interface",), endpoint_policy_supported=None,
+        iam_prefixes=(prefix,) if prefix else (), iam_actions=(), excluded_actions=(),
+        private_dns_patterns=(f"{service_id}.{{region}}.{{dns_suffix}}",),
+        note="not in the curated table: IAM prefix and private DNS name from the general rule",
+        sources=("https://docs.aws.amazon.com/vpc/latest/privatelink/aws-services-privatelink-support.html",),
+        general=True)
 
 
 def _entry(raw: Mapping[str, Any]) -> EndpointService:

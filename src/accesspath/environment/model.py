@@ -121,7 +121,8 @@ class VpcEndpoint:
     @property
     def region(self) -> str | None:
         parts = self.service_name.split(".")
-        return parts[2] if len(parts) > 3 and parts[0] == "com" else None
+        # com.amazonaws.REGION.NAME, and AWS's other shapes such as aws.api.REGION.NAME
+        return parts[2] if len(parts) > 3 and parts[0] in ("com", "aws") else None
 
     @property
     def short_service(self) -> str:

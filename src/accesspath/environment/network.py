@@ -141,7 +141,8 @@ def _find_path(env: Environment, placement: CallerPlacement, services: tuple[End
         for endpoint in _endpoints_in(env, subnet.vpc_id, "Interface"):
             if endpoint.short_service != service.id:
                 continue
-            if endpoint.service_name != wanted:
+            # A service the table does not list may use another AWS-owned name shape (aws.api.REGION.NAME).
+            if endpoint.service_name != wanted and not (service.general and endpoint.region == region):
                 notes.append(f"{endpoint.id} serves {endpoint.service_name}; calls to {region} do not use it"
                              " (VPC endpoints do not serve other regions)")
                 continue
