@@ -8,12 +8,15 @@ docs/evaluation.md and the IAM User Guide pages in doc_source/ it names.
 It covers the subset the property-test generators produce: identity policies, one resource
 policy (resource / role-trust / kms-key), a permissions boundary, session policies, a VPC
 endpoint policy, SCP and RCP levels; callers that are IAM users, roles, assumed-role sessions,
-account roots, service principals or anonymous; all condition operators but Binary.
-Policies are assumed to be valid (the generators only make valid ones).
+account roots, service principals or anonymous; Principal and NotPrincipal; all condition
+operators. Policies are assumed to be valid (the generators only make valid ones): a request it
+does not cover raises NotCovered.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import json
 from datetime import datetime, timezone
@@ -24,6 +27,10 @@ ALLOWED, EXPLICIT_DENY, IMPLICIT_DENY = "allowed", "explicitDeny", "implicitDeny
 
 class Unevaluable(Exception):
     """A request value that the operator cannot read (docs/evaluation.md, "Fail closed")."""
+
+
+class NotCovered(Exception):
+    """A request outside what this reference reads (see the module docstring)."""
 
 
 # ---------------------------------------------------------------- wildcards
@@ -193,6 +200,12 @@ def compare(base, request_value, policy_tokens):
         if request_value.lower() not in ("true", "false"):
             raise Unevaluable(request_value)
         return request_value.lower() == policy_text.lower()
+    if base == "BinaryEquals":  # base64 text, compared as the bytes it encodes
+        try:
+            request_bytes = base64.b64decode(request_value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise Unevaluable(request_value) from None
+        return request_bytes == base64.b64decode(policy_text.strip(), validate=True)
     if base == "IpAddress":
         network = ipaddress.ip_network(policy_text.strip(), strict=False)  # no prefix: /32
         address = parse_ip(request_value)
@@ -235,6 +248,12 @@ def condition_holds(operator, key, policy_value, context, version):
         if set_operator == "ForAnyValue":
             return False
         return base in NEGATED  # negated operators hold for a missing key
+
+    if set_operator is None and entry[0].endswith("List"):
+        # "Multivalued context keys require a condition set operator"
+        # (reference_policies_condition-single-vs-multi-valued-context-keys.md); how AWS reads one
+        # without is not documented: docs/evaluation.md reads it as a condition that cannot be evaluated.
+        raise Unevaluable(key)
 
     positive = NEGATED.get(base, base)
     patterns = []
@@ -302,6 +321,24 @@ def describe_caller(caller_arn):
     raise ValueError(f"caller not covered by the reference: {caller_arn}")
 
 
+def not_principal_applies(not_principal, caller, effect, boundary):
+    """docs/evaluation.md, "NotPrincipal": each identity of the caller's chain (account; user; or
+    role, then session) is looked up; a Deny applies unless every one is listed, an Allow only when
+    none is. access_policies_boundaries.md: a Deny with NotPrincipal "will always deny any IAM
+    principal that has a permissions boundary policy attached"."""
+    if effect == "Deny" and boundary and caller["kind"] in ("user", "session", "federated"):
+        return True
+    listed = set()
+    for kind, values in not_principal.items():
+        for value in (values if isinstance(values, list) else [values]):
+            grant = principal_grant({kind: value}, caller)
+            if grant:
+                listed.add(grant)
+    chain = {"session": {"account", "role", "direct"}, "user": {"account", "direct"},
+             "federated": {"account", "direct"}, "root": {"account"}}.get(caller["kind"], {"direct"})
+    return not chain <= listed if effect == "Deny" else not listed
+
+
 def principal_grant(principal, caller):
     """How a Principal element names the caller: "direct", "role", "account" or None."""
     if principal == "*":
@@ -353,7 +390,7 @@ def statement_applies(statement, action, resource, context, version):
     return conditions_hold(statement.get("Condition"), context, version)
 
 
-def matching(policies, effect, action, resource, context, caller, use_principal):
+def matching(policies, effect, action, resource, context, caller, use_principal, boundary=False):
     """Grants ("direct"/"role"/"account", or True without Principal) of the matching statements."""
     grants = []
     for policy in policies:
@@ -367,6 +404,10 @@ def matching(policies, effect, action, resource, context, caller, use_principal)
                 grant = principal_grant(statement["Principal"], caller)
                 if grant is None:
                     continue
+            elif use_principal and "NotPrincipal" in statement:
+                if not not_principal_applies(statement["NotPrincipal"], caller, effect, boundary):
+                    continue
+                grant = "direct"
             applies = statement_applies(statement, action, resource, context, version)
             # "A condition that cannot be evaluated makes an Allow statement not apply and a
             # Deny statement apply" (docs/evaluation.md, "Fail closed").
@@ -437,19 +478,29 @@ def evaluate(request):
 
     decisions = {}
     for action in request["ActionNames"]:
-        # docs/simulate.md: role-trust for sts:AssumeRole*; sts:TagSession and
-        # sts:SetSourceIdentity are granted by the trust policy too (id_session-tags.md).
-        policy_type = request.get("ResourcePolicyType") or (
-            "role-trust" if action.lower().startswith("sts:assumerole")
-            or action.lower() in ("sts:tagsession", "sts:setsourceidentity") else "resource")
         for resource in request.get("ResourceArns") or ["*"]:
+            # docs/simulate.md: role-trust for sts:AssumeRole*; sts:TagSession and
+            # sts:SetSourceIdentity are granted by the trust policy too (id_session-tags.md); the
+            # key policy for a kms: action on a key ARN (arn:...:kms:REGION:ACCOUNT:key/ID).
+            resource_parts = resource.split(":", 5)
+            policy_type = request.get("ResourcePolicyType") or (
+                "role-trust" if action.lower().startswith("sts:assumerole")
+                or action.lower() in ("sts:tagsession", "sts:setsourceidentity")
+                else "kms-key" if action.lower().startswith("kms:") and len(resource_parts) == 6
+                and resource_parts[2] == "kms" and resource_parts[5].startswith("key/")
+                else "resource")
+            if action.lower() == "sts:getcalleridentity" and is_principal:
+                # "No permissions are required to perform this operation ... you can still perform
+                # this operation" (id_credentials_temp_request.md).
+                decisions[action, resource] = ALLOWED
+                continue
             levels = rcps if action.split(":")[0].lower() in rcp_services else []
 
             def allows(policies, principal=False):
-                return matching(policies, "Allow", action, resource, context, caller, principal)
+                return matching(policies, "Allow", action, resource, context, caller, principal, bool(boundary))
 
             def denies(policies, principal=False):
-                return bool(matching(policies, "Deny", action, resource, context, caller, principal))
+                return bool(matching(policies, "Deny", action, resource, context, caller, principal, bool(boundary)))
 
             # 1. Explicit deny anywhere (reference_policies_evaluation-logic.md, "Deny evaluation").
             if (denies(identity) or denies(boundary) or denies(session)

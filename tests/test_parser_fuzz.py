@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from accesspath.errors import UsageError
 from accesspath.policy import Policy, PolicyType, parse_policy
+from accesspath.simulate import simulate
 from policy_strategies import ACCOUNT, USER, policy, request
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -42,8 +43,6 @@ def check_policy(parsed):
 
 
 def simulate_with(document, slot="PolicyInputList"):
-    from accesspath.simulate import simulate
-
     req = {"CallerArn": USER, "ActionNames": ["s3:GetObject", "ecs:ListClusters"],
            "ResourceArns": ["arn:aws:s3:::b/k", f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/dev"],
            "PolicyInputList": [{"Version": "2012-10-17",
@@ -67,14 +66,19 @@ SLOTS = {PolicyType.IDENTITY: "PolicyInputList", PolicyType.RESOURCE: "ResourceP
          PolicyType.PERMISSIONS_BOUNDARY: "PermissionsBoundaryPolicyInputList"}
 
 
-def assert_fail_closed(document, policy_type=PolicyType.IDENTITY):
+def assert_fail_closed(document, policy_type=PolicyType.IDENTITY, *, invalid=False):
+    """A policy with errors is never used to allow; ``invalid``: the document must have errors, and
+    simulate must take it (report it, not refuse the request)."""
     parsed = parse_policy(document, policy_type=policy_type)
     check_policy(parsed)
+    if invalid:
+        assert not parsed.is_valid, (document, parsed.issues)
     if parsed.is_valid:
         return
-    pytest.importorskip("accesspath.simulate")
     slot = SLOTS[policy_type]
     result = simulate_with(document, slot)
+    if invalid:
+        assert result is not None, "a policy with errors is reported in the result, not refused"
     if result is None:
         return
     outcomes = [r["EvalDecision"] for r in result["EvaluationResults"]]
@@ -176,16 +180,15 @@ DUPLICATES = [
 
 @pytest.mark.parametrize("text", DUPLICATES)
 def test_duplicate_keys(text):
-    assert_fail_closed(text)
+    # IAM rejects duplicate keys; reading "the last key wins" would make the first two allow.
+    assert_fail_closed(text, invalid=True)
+    parsed = parse_policy(text)
+    assert any(issue.code == "duplicate-key" for issue in parsed.errors), parsed.issues
 
 
 ODD_POLICIES = [
-    '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", '
-    '"Condition": {"StringEquals": {"aws:username": "\\ud800"}}}}',
     '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:\u0130*", "Resource": "*"}}',
     '{"Version": "2012-10-17", "Statement": {"Effect": "\u0391llow", "Action": "*", "Resource": "*"}}',
-    '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::${"}}',
-    '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::${aws:}"}}',
     '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", '
     '"Condition": {"IpAddress": {"aws:SourceIp": "999.1.1.1/99"}}}}',
     '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", '
@@ -200,8 +203,35 @@ ODD_POLICIES = [
 
 @pytest.mark.parametrize("text", ODD_POLICIES)
 def test_odd_policies(text):
-    assert_fail_closed(text)
-    assert_fail_closed(text, PolicyType.RESOURCE)
+    # Each of these breaks the grammar: it must be reported, and never allow.
+    assert_fail_closed(text, invalid=True)
+    assert_fail_closed(text, PolicyType.RESOURCE, invalid=True)
+
+
+def _decisions(statement, resources):
+    result = simulate({"CallerArn": USER, "ActionNames": ["s3:GetObject"], "ResourceArns": resources,
+                       "PolicyInputList": [{"Version": "2012-10-17", "Statement": statement}]})
+    return {r["EvalResourceName"]: (r["EvalDecision"], r["Errors"]) for r in result["EvaluationResults"]}
+
+
+def test_a_lone_surrogate_is_a_value_no_request_has():
+    # JSON allows the escape; the value is text no caller's name can equal, so it matches nothing.
+    text = ('{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", '
+            '"Condition": {"StringEquals": {"aws:username": "\\ud800"}}}}')
+    assert parse_policy(text).is_valid
+    assert _decisions(json.loads(text)["Statement"], ["arn:aws:s3:::b/k"]) == {
+        "arn:aws:s3:::b/k": ("implicitDeny", [])}
+
+
+def test_unclosed_and_empty_variables():
+    # reference_policies_variables.md: a variable is ${key}; an unclosed "${" is literal text, and
+    # a variable naming no key has no value: "will not match any resource" (docs/evaluation.md).
+    literal = {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::${"}
+    assert _decisions(literal, ["arn:aws:s3:::${", "arn:aws:s3:::x"]) == {
+        "arn:aws:s3:::${": ("allowed", []), "arn:aws:s3:::x": ("implicitDeny", [])}
+    empty = {"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::${aws:}"}
+    assert _decisions(empty, ["arn:aws:s3:::${aws:}", "arn:aws:s3:::"]) == {
+        "arn:aws:s3:::${aws:}": ("implicitDeny", []), "arn:aws:s3:::": ("implicitDeny", [])}
 
 
 @FUZZ
@@ -223,7 +253,6 @@ REQUEST_FIELDS = ["PolicyInputList", "PermissionsBoundaryPolicyInputList", "Reso
 @given(request(), st.sampled_from(REQUEST_FIELDS), json_values, st.booleans())
 def test_simulate_takes_any_value_in_any_field(req, field, value, as_text):
     # A request with one field replaced by anything: a result, or a UsageError that says why.
-    simulate = pytest.importorskip("accesspath.simulate").simulate
     req[field] = value
     try:
         result = simulate(json.dumps(req) if as_text else req)

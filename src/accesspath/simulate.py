@@ -234,8 +234,9 @@ class _Loader:
                                 f" {MAX_PAIRS:,} (split it into several requests)", fields["ActionNames"])
             requests = tuple((action, resource, context) for action in actions for resource in resources)
 
-        # The resource-based policy is read as the kind the input names, or else as each action
-        # implies: a role trust policy for sts:AssumeRole*, an ordinary resource policy otherwise.
+        # The resource-based policy is read as the kind the input names, or else as each action and
+        # resource imply: a role trust policy for sts:AssumeRole*, the key policy for a kms: action
+        # on a key ARN, an ordinary resource policy otherwise.
         given_type = self.resource_policy_type(fields.get("ResourcePolicyType"))
         policy_sets: dict[PolicyType, PolicySet] = {}
 
@@ -252,7 +253,8 @@ class _Loader:
                     management_account=management, resource_policy_type=kind)
             return policy_sets[kind]
 
-        pairs = tuple((action, resource, request_context, policy_set(given_type or default_resource_policy_type(action)))
+        pairs = tuple((action, resource, request_context,
+                       policy_set(given_type or default_resource_policy_type(action, resource)))
                       for action, resource, request_context in requests)
         return Simulation(principal, pairs, tuple(parsed), unresolved)
 
@@ -452,6 +454,7 @@ def result_to_json(result: AuthorizationResult, *, explain: bool = False,
         "MatchedStatements": [_match_to_json(m) for m in result.deciding_statements],
         "MissingContextValues": list(result.missing_context_keys),
         "Errors": list(result.errors),
+        "Notes": list(result.notes),
         "Explanation": explanation_to_json(result) if explain else None,
     }
 

@@ -86,7 +86,7 @@ def test_a_log_without_role_requests_is_an_error(capsys, tmp_path) -> None:
 
 def test_reads_what_the_emulator_writes() -> None:
     # The emulator is built alongside; its writer and this reader must agree on the format.
-    emulator_log = pytest.importorskip("accesspath.emulator.decision_log")
+    from accesspath.emulator import decision_log as emulator_log
     import json
 
     from accesspath.catalog import IamRequest

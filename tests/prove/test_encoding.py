@@ -118,7 +118,9 @@ def _check_witnesses(principal: RequestPrincipal, action: str, policies: PolicyS
             model = solver.model()
             text = read_string(model, resource)
             values = context_from_model(request.context, model)
-            replayed = authorize(AuthorizationRequest(principal, action, text, RequestContext.of(values)), policies)
+            # A request holds a list exactly when it has several values (as the Decider builds it).
+            listed = RequestContext.of({k: ContextValue(tuple(v), multivalued=len(v) != 1) for k, v in values.items()})
+            replayed = authorize(AuthorizationRequest(principal, action, text, listed), policies)
             assert replayed.decision.value == claimed, (action, text, values, claimed)
         elif concrete is not None and _representable(concrete[1]):
             sample_resource, sample_context = concrete

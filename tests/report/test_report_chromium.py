@@ -1,8 +1,10 @@
 """accesspath report in a real browser: headless Chromium renders the page (screenshot) and runs its
-script (--dump-dom). Needs Debian's ``chromium`` package; skipped only when no chromium binary exists."""
+script (--dump-dom). Needs Debian's ``chromium`` package; skipped when no chromium binary exists, and
+failed instead under CI=true (.ci/run installs it)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,9 +21,17 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SEED_001 = str(EXAMPLES / "seed001-fargate-private-subnet" / "template.yaml")
 
 CHROMIUM = next((found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None)
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no chromium binary on PATH: install Debian's chromium package (apt-get install -y chromium)")
+MISSING = "no chromium binary on PATH: install Debian's chromium package (apt-get install -y chromium)"
+# Under CI (CI=true) a missing browser is a failure, never a skip counted as a pass.
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _needs_chromium() -> None:
+    if CHROMIUM is None:
+        if IN_CI:
+            pytest.fail(f"CI=true and {MISSING}")
+        pytest.skip(MISSING)
 
 WIDTH, HEIGHT = 1400, 1000
 GREEN = (0x1A, 0x7F, 0x37)     # allowed edges (report.svg.EDGE_COLOURS)

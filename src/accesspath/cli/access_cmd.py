@@ -9,6 +9,7 @@ from typing import Any
 
 from accesspath.cli.environment_options import (
     add_environment_arguments,
+    add_key_policy_argument,
     endpoint_services_from_args,
     load_environment_from_args,
 )
@@ -28,6 +29,7 @@ def register(subparsers: Any) -> None:
             " stopped them; each pair is decided exactly as 'accesspath can --action A --resource R' would."),
     )
     add_environment_arguments(parser)
+    add_key_policy_argument(parser)
     parser.add_argument("--from", dest="caller", required=True, metavar="ID",
                         help="the caller: an ECS service, task definition, EC2 instance or IAM role")
     parser.add_argument("--service", action="append", default=None, metavar="PREFIX",
@@ -45,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
     env = load_environment_from_args(args)
     caller = resolve_caller(env, args.caller)
-    decider = Decider(env, endpoint_services_from_args(args), resource_account=args.resource_account)
+    decider = Decider(env, endpoint_services_from_args(args), resource_account=args.resource_account,
+                      assume_default_key_policy=args.assume_default_key_policy)
     report = caller_access(decider, caller, services=args.service)
     if args.format == "json":
         json.dump(access_json(report), sys.stdout, indent=2)

@@ -9,6 +9,7 @@ from typing import Any
 
 from accesspath.cli.environment_options import (
     add_environment_arguments,
+    add_key_policy_argument,
     endpoint_services_from_args,
     load_environment_from_args,
 )
@@ -30,6 +31,7 @@ def register(subparsers: Any) -> None:
         epilog="example: accesspath can stack.yaml --from WebService -- aws ecs describe-clusters --clusters prod",
     )
     add_environment_arguments(parser)
+    add_key_policy_argument(parser)
     parser.add_argument("--from", dest="caller", required=True, metavar="ID",
                         help="the caller: an ECS service, task definition, EC2 instance or IAM role (logical id,"
                              " name or ARN)")
@@ -94,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.trailing:
             raise UsageError("say what to decide: a call after '--' (-- aws ecs list-clusters) or --action")
         requests, region, call_name = _call_requests(args.trailing, caller, env)
-    decider = Decider(env, endpoint_services_from_args(args), resource_account=args.resource_account)
+    decider = Decider(env, endpoint_services_from_args(args), resource_account=args.resource_account,
+                      assume_default_key_policy=args.assume_default_key_policy)
     if reach is not None and not reach.reachable:
         # The container cannot get these credentials at all: nothing is signed with them.
         if reach.status == "blocked":

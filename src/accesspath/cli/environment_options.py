@@ -97,6 +97,14 @@ def template_inputs(args: argparse.Namespace) -> TemplateInputs:
     return TemplateInputs(inputs.parameters, inputs.stack_parameters, inputs.imports, tuple(urls), tuple(stacks))
 
 
+def add_key_policy_argument(parser: Any) -> None:
+    """--assume-default-key-policy, for the commands that decide requests (Decider)."""
+    parser.add_argument("--assume-default-key-policy", action="store_true",
+                        help="take a KMS key the templates do not define to have AWS's default key policy (its"
+                             " account's IAM policies decide); without it, requests that need such a key's"
+                             " policy are undetermined")
+
+
 def parameter_overrides(args: argparse.Namespace) -> dict[str, str]:
     """The unqualified --param values (kept for commands that load templates themselves)."""
     return template_inputs(args).parameters

@@ -9,6 +9,7 @@ from typing import Any
 
 from accesspath.cli.environment_options import (
     add_environment_arguments,
+    add_key_policy_argument,
     endpoint_services_from_args,
     load_environment_from_args,
 )
@@ -29,6 +30,7 @@ def register(subparsers: Any) -> None:
             " (ready: unknown; the step says what and how to give it), 2 for bad input."),
     )
     add_environment_arguments(parser)
+    add_key_policy_argument(parser)
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--service", help="the ECS service (logical id or name)")
     target.add_argument("--task-definition", help="a task definition (logical id, family or ARN); needs --subnet")
@@ -51,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     from accesspath.launch.steps import LaunchChecker
 
     env = load_environment_from_args(args)
-    checker = LaunchChecker(env, Decider(env, endpoint_services_from_args(args)))
+    checker = LaunchChecker(env, Decider(env, endpoint_services_from_args(args),
+                                                 assume_default_key_policy=args.assume_default_key_policy))
     if args.service:
         if args.subnet or args.security_group:
             raise UsageError("--subnet and --security-group go with --task-definition; a service runs in its own")

@@ -9,6 +9,7 @@ from typing import Any
 
 from accesspath.cli.environment_options import (
     add_environment_arguments,
+    add_key_policy_argument,
     endpoint_services_from_args,
     load_environment_from_args,
 )
@@ -27,6 +28,7 @@ def register(subparsers: Any) -> None:
             " is written (also when tasks are not ready), 2 for bad input."),
     )
     add_environment_arguments(parser)
+    add_key_policy_argument(parser)
     parser.add_argument("-o", "--output", required=True, metavar="FILE",
                         help="the HTML file to write, or '-' for standard output")
     parser.add_argument("--title", default=None, help="the page title (default: names the templates)")
@@ -42,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if target is not None and target.is_dir():
         raise UsageError(f"--output '{output}' is a directory; give a file name such as report.html")
     env = load_environment_from_args(args)
-    report = build_report(env, Decider(env, endpoint_services_from_args(args)), sources=args.templates,
+    report = build_report(env, Decider(env, endpoint_services_from_args(args),
+                                                       assume_default_key_policy=args.assume_default_key_policy), sources=args.templates,
                           title=args.title)
     page = render_html(report)
     if target is None:

@@ -14,7 +14,8 @@ from enum import Enum
 from functools import lru_cache
 from types import MappingProxyType
 
-from accesspath.engine.evaluate import CompiledPolicy, PolicyOutcome, StatementMatch
+from accesspath.engine import beyond_policy
+from accesspath.engine.evaluate import CompiledPolicy, PolicyOutcome, StatementMatch, StatementTracer
 from accesspath.engine.principals import GrantKind
 from accesspath.engine.request import (
     AuthorizationRequest,
@@ -119,6 +120,9 @@ class AuthorizationResult:
     missing_context_keys: tuple[str, ...]
     gates: tuple[GateOutcome, ...]
     policies: tuple[PolicyOutcome, ...] = field(default=())  # with statement traces when explaining
+    # Facts beyond the policies: why no permission was needed, or that AWS refuses the call anyway
+    # (engine/beyond_policy.py).
+    notes: tuple[str, ...] = field(default=())
 
     @property
     def allowed(self) -> bool:
@@ -169,12 +173,17 @@ class _Evaluation:
             return single if single is not None else NO_VALUE
 
         self.lookup = lookup
+        principal = request.principal
+        # The caller's user or role has a permissions boundary (NotPrincipal with Deny, principals.py).
+        self.boundary_attached = (policies.permissions_boundary is not None and principal.is_iam
+                                  and principal.kind is not PrincipalKind.ROOT)
 
     def run(self, compiled: Sequence[CompiledPolicy]) -> list[PolicyOutcome]:
-        request, lookup, explain = self.request, self.lookup, self.explain
+        request, lookup, explain, boundary = self.request, self.lookup, self.explain, self.boundary_attached
         found = []
         for policy in compiled:
-            found.append(policy.explain(request, lookup) if explain else policy.evaluate(request, lookup))
+            found.append(policy.evaluate(request, lookup, boundary_attached=boundary,
+                                         tracer=StatementTracer() if explain else None))
             if not policy.is_valid:
                 self.invalid.append(policy.policy)
         self.outcomes.extend(found)
@@ -202,11 +211,17 @@ class _Evaluation:
         message = None if decision is Decision.ALLOWED else _message(
             request, decision, gate or PolicyType.IDENTITY, note)
         return AuthorizationResult(request, decision, gate, statements, message, errors, missing,
-                                   tuple(self.gates), tuple(outcomes) if self.explain else ())
+                                   tuple(self.gates), tuple(outcomes) if self.explain else (),
+                                   beyond_policy.refusals(request.action, request.resource))
 
     def decide(self) -> AuthorizationResult:
         request, policies = self.request, self.policies
         principal = request.principal
+        free = beyond_policy.permission_not_required(principal, request.action)
+        if free is not None:
+            # No policy is asked, so none can deny (engine/beyond_policy.py names the source).
+            return AuthorizationResult(request, Decision.ALLOWED, None, (), None, (), (), tuple(self.gates), (),
+                                       (free.note(),))
         is_iam = principal.is_iam
         has_identity = is_iam and principal.kind is not PrincipalKind.ROOT
         same_account = policies.resource_owner is None or policies.resource_owner == principal.account
@@ -263,7 +278,7 @@ class _Evaluation:
         best_grant = _strongest(resource_allows)
         resource_type = (policies.resource_policy_type
                          or (policies.resource[0].policy.policy_type if policies.resource else None)
-                         or default_resource_policy_type(request.action))
+                         or default_resource_policy_type(request.action, request.resource))
         required = resource_type in (PolicyType.ROLE_TRUST, PolicyType.KMS_KEY)
 
         # Service principals and anonymous callers have no identity policies: only a
@@ -347,14 +362,26 @@ def _strongest(matches: tuple[StatementMatch, ...]) -> GrantKind | None:
     return best
 
 
-def default_resource_policy_type(action: str) -> PolicyType:
+def default_resource_policy_type(action: str, resource: str = "") -> PolicyType:
     """The kind of resource-based policy an action is checked against when nothing else says:
-    the role's trust policy for sts:AssumeRole* (and the session tagging actions), else an
-    ordinary resource-based policy."""
+    the role's trust policy for sts:AssumeRole* (and the session tagging actions), the key policy
+    for a kms: action on a key ARN, else an ordinary resource-based policy.
+
+    A key policy must allow by itself, directly or by delegating to the account
+    (reference_policies_evaluation-logic.md: "IAM role trust policies and KMS key policies are
+    exceptions to this logic, because they must explicitly allow access for principals")."""
     action = action.lower()
     if action.startswith("sts:assumerole") or action in ("sts:tagsession", "sts:setsourceidentity"):
         return PolicyType.ROLE_TRUST
+    if action.startswith("kms:") and is_kms_key_arn(resource):
+        return PolicyType.KMS_KEY
     return PolicyType.RESOURCE
+
+
+def is_kms_key_arn(resource: str) -> bool:
+    """arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID (reference_identifiers.md; KMS developer guide, key ARN)."""
+    parts = resource.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[2] == "kms" and parts[5].startswith("key/")
 
 
 @lru_cache(maxsize=1024)

@@ -5,7 +5,9 @@ reference_policies_condition-single-vs-multi-valued-context-keys:
 - a key missing from the request makes the condition false, except negated operators (true),
   ``...IfExists`` (true), ``ForAllValues:`` (true) and ``Null``; ``ForAnyValue:`` is false;
 - several policy values: any may match (OR); negated operators hold when none matches (NOR);
-- ``ForAllValues:`` every request value must satisfy the operator, ``ForAnyValue:`` at least one.
+- ``ForAllValues:`` every request value must satisfy the operator, ``ForAnyValue:`` at least one;
+- a list of request values (a multivalued key) under an operator without a set operator cannot be
+  evaluated (see MULTIVALUED_WITHOUT_SET_OPERATOR).
 
 Each clause is compiled once into a :class:`CompiledClause` whose ``match`` tests one request
 value against all policy values (a set lookup where the values are plain strings).
@@ -130,6 +132,9 @@ def evaluate_values(compiled: CompiledClause, entry: ContextValue | None, lookup
     match = compiled.match
     try:
         if compiled.set_operator is None:
+            if entry.multivalued:  # type: ignore[union-attr]
+                # A list of values needs ForAnyValue/ForAllValues: see MULTIVALUED_WITHOUT_SET_OPERATOR.
+                return Outcome.ERROR
             hit = False
             for value in values:
                 if match(value, lookup):
@@ -145,20 +150,41 @@ def evaluate_values(compiled: CompiledClause, entry: ContextValue | None, lookup
     return Outcome.TRUE if ok else Outcome.FALSE
 
 
+# Why a condition without a set operator cannot be evaluated against a list of request values.
+# reference_policies_condition-single-vs-multi-valued-context-keys.md: "Multivalued context keys
+# require a condition set operator"; the guide does not say how such a condition evaluates, so it
+# is read as one that cannot be evaluated: an Allow does not apply, a Deny does (docs/evaluation.md).
+MULTIVALUED_WITHOUT_SET_OPERATOR = ("the request has a list of values for this key and the operator has no"
+                                    " ForAnyValue:/ForAllValues: (AWS requires a set operator for multivalued"
+                                    " keys; the condition cannot be evaluated)")
+
+
+def error_detail(compiled: CompiledClause, entry: ContextValue | None, lookup: VariableLookup | None) -> str:
+    """Why :func:`evaluate_values` found the clause could not be evaluated."""
+    if entry is None:
+        return ""
+    if compiled.set_operator is None and entry.multivalued and not compiled.is_null:
+        return MULTIVALUED_WITHOUT_SET_OPERATOR
+    for value in entry.values:
+        try:
+            compiled.match(value, lookup)
+        except ValueError as error:
+            return str(error)
+    return ""
+
+
 def explain(compiled: CompiledClause, context: RequestContext, lookup: VariableLookup | None) -> ConditionResult:
     """The same outcome as :func:`evaluate`, with the values on both sides."""
-    outcome = evaluate(compiled, context, lookup)
     entry = context.get(compiled.key)
+    return describe(compiled, evaluate_values(compiled, entry, lookup), entry, lookup)
+
+
+def describe(compiled: CompiledClause, outcome: Outcome, entry: ContextValue | None,
+             lookup: VariableLookup | None) -> ConditionResult:
+    """A clause's outcome with the values on both sides (for explanations)."""
     request_values = entry.values if entry is not None and entry.values else None
     clause = compiled.clause
-    detail = ""
-    if outcome is Outcome.ERROR and request_values is not None:
-        for value in request_values:
-            try:
-                compiled.match(value, lookup)
-            except ValueError as error:
-                detail = str(error)
-                break
+    detail = error_detail(compiled, entry, lookup) if outcome is Outcome.ERROR else ""
     if clause.patterns:
         policy_values = tuple(p.render(lookup) or f"{p.text} (variable has no value)" for p in clause.patterns)
     else:

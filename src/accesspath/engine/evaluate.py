@@ -1,15 +1,16 @@
 """Evaluate one policy against one request: which statements apply, and why.
 
 A :class:`CompiledPolicy` is built once per policy and reused across requests: its statements
-are indexed by action and resource and their conditions compiled. The fast path
-(:meth:`CompiledPolicy.evaluate`) visits only the statements the index returns; the explaining
-path (:meth:`CompiledPolicy.explain`) walks every statement and records each element's outcome.
-Both use the same element checks and the same compiled conditions, so they cannot disagree.
+are indexed by action and resource and their conditions compiled. One walk
+(:meth:`CompiledPolicy._walk`) visits the statements the index returns and decides which apply;
+an explanation is a :class:`StatementTracer` handed to that same walk, which records what it saw
+(``tracer is None`` costs one comparison per step). Deciding and explaining cannot disagree
+because there is only one walk.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from accesspath.engine import conditions
 from accesspath.engine.conditions import (
@@ -19,7 +20,7 @@ from accesspath.engine.conditions import (
     evaluate_values,
 )
 from accesspath.engine.principals import GrantKind, match_principal
-from accesspath.engine.request import AuthorizationRequest
+from accesspath.engine.request import AuthorizationRequest, ContextValue
 from accesspath.policy.model import Effect, Policy, Statement
 from accesspath.policy.patterns import VariableLookup
 
@@ -118,25 +119,36 @@ class CompiledPolicy:
         self._by_request[key] = found
         return found
 
-    def evaluate(self, request: AuthorizationRequest, lookup: VariableLookup) -> PolicyOutcome:
+    def evaluate(self, request: AuthorizationRequest, lookup: VariableLookup, *, boundary_attached: bool = False,
+                 tracer: StatementTracer | None = None) -> PolicyOutcome:
+        """The statements that apply to ``request``. With a ``tracer``, the same walk also records
+        every statement's elements (the explanation); without one, it records nothing.
+
+        ``boundary_attached``: the caller has a permissions boundary (it decides NotPrincipal with
+        Deny, see principals.py)."""
         candidates = self.candidates(request.action, request.resource)
+        if tracer is not None:
+            outcome = self._walk(candidates, request, lookup, boundary_attached, tracer)
+            return replace(outcome, statements=tracer.traces(self.policy, self._statements, request, lookup))
         if not candidates:
             return self._empty
         static_key: tuple[object, ...] | None = None
         if all(not c.clauses and not c.resource_has_variables for c in candidates):
-            static_key = (request.action, request.resource, request.principal if self._takes_principal else None)
+            static_key = (request.action, request.resource,
+                          (request.principal, boundary_attached) if self._takes_principal else None)
             found = self._static.get(static_key)
             if found is not None:
                 return found
-        outcome = self._evaluate(candidates, request, lookup)
+        outcome = self._walk(candidates, request, lookup, boundary_attached, None)
         if static_key is not None:
             if len(self._static) > _CACHE_LIMIT:
                 self._static.clear()
             self._static[static_key] = outcome
         return outcome
 
-    def _evaluate(self, candidates: tuple[_CompiledStatement, ...], request: AuthorizationRequest,
-                  lookup: VariableLookup) -> PolicyOutcome:
+    def _walk(self, candidates: tuple[_CompiledStatement, ...], request: AuthorizationRequest,
+              lookup: VariableLookup, boundary_attached: bool, tracer: StatementTracer | None) -> PolicyOutcome:
+        """The one walk that decides which statements apply (explanations are a tracer over it)."""
         allows: list[StatementMatch] = []
         denies: list[StatementMatch] = []
         errors: list[str] = []
@@ -148,11 +160,16 @@ class CompiledPolicy:
         for compiled in candidates:
             statement = compiled.statement
             if compiled.resource_has_variables and not resource_matches(statement, resource, lookup):
+                if tracer is not None:
+                    tracer.skip(compiled, resource_matched=False)
                 continue
             grant = None
             if takes_principal:
-                grant = match_principal(statement.principal, request.principal, deny=statement.effect is Effect.DENY)
+                grant = match_principal(statement.principal, request.principal, deny=not compiled.is_allow,
+                                        boundary_attached=boundary_attached)
                 if grant is None:
+                    if tracer is not None:
+                        tracer.skip(compiled, resource_matched=True, principal="no match")
                     continue
             applies = True
             error = None
@@ -161,81 +178,83 @@ class CompiledPolicy:
                 if entry is None and clause.clause.key not in missing:
                     missing.append(clause.clause.key)
                 outcome = evaluate_values(clause, entry, lookup)
+                if tracer is not None:
+                    tracer.condition(clause, outcome, entry, lookup)
                 if outcome is Outcome.FALSE:
                     applies = False
                 elif outcome is Outcome.ERROR and error is None:
-                    error = _error_text(conditions.explain(clause, context, lookup))
+                    error = f"condition {clause.clause.operator} on '{clause.clause.key}': " \
+                            f"{conditions.error_detail(clause, entry, lookup)}"
             if not applies:
                 # Every condition must hold (reference_policies_multi-value-conditions.md): one that
                 # is false settles it, whatever another could not evaluate.
+                if tracer is not None:
+                    tracer.done(compiled, grant, False)
                 continue
             if error is not None:
                 errors.append(f"{policy.policy_id} {statement.label}: {error}")
                 if not compiled.is_allow:
                     denies.append(StatementMatch(policy, statement, grant, error))
+                if tracer is not None:
+                    tracer.done(compiled, grant, not compiled.is_allow, error=True)
             else:
                 (allows if compiled.is_allow else denies).append(StatementMatch(policy, statement, grant))
-        if not (allows or denies or errors or missing):
+                if tracer is not None:
+                    tracer.done(compiled, grant, True)
+        if not (allows or denies or errors or missing) and tracer is None:
             return self._empty
         return PolicyOutcome(policy, tuple(allows), tuple(denies), tuple(errors), tuple(missing), None)
 
-    def explain(self, request: AuthorizationRequest, lookup: VariableLookup) -> PolicyOutcome:
-        """The same decision as :meth:`evaluate`, recording every statement's elements."""
-        allows: list[StatementMatch] = []
-        denies: list[StatementMatch] = []
-        errors: list[str] = []
-        missing: list[str] = []
-        traces: list[StatementTrace] = []
-        policy = self.policy
-        compiled_by_statement = {id(c.statement): c for c in self._statements}
+
+class StatementTracer:
+    """Records, for one policy, what the walk saw of each statement (the explanation).
+
+    The walk calls it only when explaining; statements the index left out (their Action or
+    Resource does not match) are described afterwards, from the same element checks.
+    """
+
+    __slots__ = ("_by_statement", "_conditions")
+
+    def __init__(self) -> None:
+        self._by_statement: dict[int, StatementTrace] = {}
+        self._conditions: list[ConditionResult] = []
+
+    def condition(self, clause: CompiledClause, outcome: Outcome, entry: ContextValue | None,
+                  lookup: VariableLookup) -> None:
+        self._conditions.append(conditions.describe(clause, outcome, entry, lookup))
+
+    def skip(self, compiled: _CompiledStatement, *, resource_matched: bool, principal: str | None = None) -> None:
+        self._by_statement[id(compiled)] = StatementTrace(compiled.statement, True, resource_matched, principal, (),
+                                                          False)
+
+    def done(self, compiled: _CompiledStatement, grant: GrantKind | None, applies: bool, *, error: bool = False) -> None:
+        note = ""
+        if error:
+            note = ("a condition could not be evaluated; the Deny is applied (fail closed)" if applies else
+                    "a condition could not be evaluated; the Allow is not applied (fail closed)")
+        principal = grant.value if grant is not None else None
+        self._by_statement[id(compiled)] = StatementTrace(compiled.statement, True, True, principal,
+                                                          tuple(self._conditions), applies, note)
+        self._conditions = []
+
+    def traces(self, policy: Policy, compiled: tuple[_CompiledStatement, ...], request: AuthorizationRequest,
+               lookup: VariableLookup) -> tuple[StatementTrace, ...]:
+        """Every statement of the policy, in order: those the walk visited as it saw them."""
+        by_statement = {id(c.statement): c for c in compiled}
+        out = []
         for statement in policy.statements:
-            compiled = compiled_by_statement.get(id(statement))
-            if compiled is None:
-                traces.append(StatementTrace(statement, False, None, None, (), False,
-                                             "the statement has errors and is not evaluated"))
-                continue
-            if not action_matches(statement, request.action):
-                traces.append(StatementTrace(statement, False, None, None, (), False))
-                continue
-            if not resource_matches(statement, request.resource, lookup):
-                traces.append(StatementTrace(statement, True, False, None, (), False))
-                continue
-            grant = None
-            principal_note = None
-            if self._takes_principal:
-                grant = match_principal(statement.principal, request.principal, deny=statement.effect is Effect.DENY)
-                principal_note = grant.value if grant is not None else "no match"
-                if grant is None:
-                    traces.append(StatementTrace(statement, True, True, principal_note, (), False))
-                    continue
-            results = tuple(conditions.explain(c, request.context, lookup) for c in compiled.clauses)
-            for r in results:
-                if request.context.get(r.clause.key_lower) is None and r.clause.key not in missing:
-                    missing.append(r.clause.key)
-            failed = next((r for r in results if r.outcome is Outcome.ERROR), None)
-            if any(r.outcome is Outcome.FALSE for r in results):
-                failed = None  # a false condition settles it (see evaluate)
-                applies = False
+            found = by_statement.get(id(statement))
+            if found is None:
+                out.append(StatementTrace(statement, False, None, None, (), False,
+                                          "the statement has errors and is not evaluated"))
+            elif id(found) in self._by_statement:
+                out.append(self._by_statement[id(found)])
+            elif not action_matches(statement, request.action):
+                out.append(StatementTrace(statement, False, None, None, (), False))
             else:
-                applies = failed is None
-            note = ""
-            if failed is not None:
-                error = _error_text(failed)
-                errors.append(f"{policy.policy_id} {statement.label}: {error}")
-                if compiled.is_allow:
-                    note = "a condition could not be evaluated; the Allow is not applied (fail closed)"
-                else:
-                    denies.append(StatementMatch(policy, statement, grant, error))
-                    applies = True
-                    note = "a condition could not be evaluated; the Deny is applied (fail closed)"
-            elif applies:
-                (allows if compiled.is_allow else denies).append(StatementMatch(policy, statement, grant))
-            traces.append(StatementTrace(statement, True, True, principal_note, results, applies, note))
-        return PolicyOutcome(policy, tuple(allows), tuple(denies), tuple(errors), tuple(missing), tuple(traces))
-
-
-def _error_text(result: ConditionResult) -> str:
-    return f"condition {result.clause.operator} on '{result.clause.key}': {result.detail}"
+                out.append(StatementTrace(statement, True, resource_matches(statement, request.resource, lookup),
+                                          None, (), False))
+        return tuple(out)
 
 
 def action_matches(statement: Statement, action: str) -> bool:

@@ -25,14 +25,21 @@ class GrantKind(str, Enum):
 _STRENGTH = {GrantKind.ACCOUNT: 0, GrantKind.ROLE: 1, GrantKind.DIRECT: 2}
 
 
-def match_principal(block: PrincipalBlock | None, caller: RequestPrincipal, *, deny: bool = False) -> GrantKind | None:
+def match_principal(block: PrincipalBlock | None, caller: RequestPrincipal, *, deny: bool = False,
+                    boundary_attached: bool = False) -> GrantKind | None:
     """How the block names the caller (the strongest way), or None if it does not.
 
     A statement without Principal (VPC endpoint policies may leave it out) applies to everyone.
+    ``boundary_attached``: the caller (its user or role) has a permissions boundary.
     """
     if block is None:
         return GrantKind.DIRECT
     if block.negated:
+        if deny and boundary_attached and caller.is_iam:
+            # access_policies_boundaries.md: "The NotPrincipal element with a Deny effect will always
+            # deny any IAM principal that has a permissions boundary policy attached, regardless of
+            # the values specified in the NotPrincipal element."
+            return GrantKind.DIRECT
         return _not_principal(block, caller, deny)
     best: GrantKind | None = None
     for entry in block.entries:

@@ -27,6 +27,7 @@ from accesspath.engine import (
     RequestContext,
     authorize,
 )
+from accesspath.engine.authorize import is_kms_key_arn
 from accesspath.environment.callers import Caller
 from accesspath.environment.model import Environment, ResourcePolicyHolder, VpcEndpoint
 from accesspath.environment.network import NetworkPath, PathKind, find_path
@@ -68,6 +69,9 @@ class Decider:
     env: Environment
     endpoint_services: EndpointServiceTable = field(default_factory=default_endpoint_services)
     resource_account: str | None = None
+    # A KMS key the templates do not define has a key policy accesspath was not given (undetermined
+    # where it matters), unless the user asks to assume AWS's default key policy for it.
+    assume_default_key_policy: bool = False
     _policy_sets: dict[tuple[object, ...], PolicySet] = field(default_factory=dict)
     _unknown_holders: dict[str, Policy] = field(default_factory=dict)
 
@@ -280,9 +284,15 @@ class Decider:
                                                                             ":alias/" in resource):
             # KMS reads IAM policies only where the key policy lets it (KMS developer guide, "Key
             # policies"): a key defined elsewhere has a key policy accesspath was not given.
+            if self.assume_default_key_policy and is_kms_key_arn(resource):
+                found = self._unknown_holders.get(resource)
+                if found is None:
+                    found = self._unknown_holders[resource] = default_key_policy(resource)
+                return found
             return self._unknown_holder(resource, PolicyType.KMS_KEY, Unknown(
                 f"the key policy of '{resource}', which the templates do not define",
-                "load the template that defines the key"))
+                "load the template that defines the key, or give --assume-default-key-policy to take AWS's"
+                " default key policy (the key's account decides with IAM policies)"))
         if resource.startswith(f"arn:{env.partition}:s3:::"):
             bucket = resource.split(":::", 1)[1].split("/", 1)[0]
             return env.resources.get(f"arn:{env.partition}:s3:::{bucket}")
@@ -366,8 +376,15 @@ def _endpoint_on(path: NetworkPath | None) -> VpcEndpoint | None:
 def _no_key_policy(holder: ResourcePolicyHolder) -> Policy:
     # A KMS key always has a key policy; one the templates do not give is the default, which
     # enables IAM policies of the key's account (KMS developer guide, "Default key policy").
-    account = holder.arn.split(":")[4]
+    return default_key_policy(holder.arn)
+
+
+def default_key_policy(key_arn: str) -> Policy:
+    """AWS's default key policy (KMS developer guide, key-policy-default.html): it gives the key's
+    account root full access, which lets the account's IAM policies decide."""
+    parts = key_arn.split(":")
+    partition, account = parts[1], parts[4]
     return parse_policy({"Version": "2012-10-17", "Statement": [{
         "Sid": "Enable IAM User Permissions", "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"}]},
-        policy_type=PolicyType.KMS_KEY, policy_id=f"default key policy of {holder.arn}")
+        "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"}]},
+        policy_type=PolicyType.KMS_KEY, policy_id=f"default key policy of {key_arn}")

@@ -122,6 +122,14 @@ def _parse_root(root: Node, c: _Collector, policy_id: str, source: str | None) -
         else:
             c.error("bad-version", f"Version must be \"2012-10-17\" or \"2008-10-17\", not {_show(vnode)}",
                     vnode.start, "Version")
+    if c.policy_type is PolicyType.RCP and version != "2012-10-17" and "Version" not in members:
+        # orgs_manage_policies_rcps_syntax.html: "Every RCP must include a Version element with the
+        # value 2012-10-17."
+        c.error("rcp-version", "a resource control policy must have \"Version\": \"2012-10-17\"", root.start,
+                "Version")
+    elif c.policy_type is PolicyType.RCP and version == "2008-10-17":
+        c.error("rcp-version", "a resource control policy must have \"Version\": \"2012-10-17\", not"
+                " \"2008-10-17\"", members["Version"][1].start, "Version")
     policy_id_value = None
     if "Id" in members:
         inode = members["Id"][1]
@@ -222,6 +230,14 @@ def _parse_statement(node: Node, index: int, c: _Collector, supports_variables: 
     resource = _parse_resources(members, index, node, c, supports_variables)
     conditions = _parse_conditions(members, c, supports_variables)
 
+    if c.policy_type is PolicyType.RCP and effect is Effect.ALLOW and not _is_full_access(principal, action, resource,
+                                                                                      conditions):
+        # orgs_manage_policies_rcps_syntax.html: "The effect of Allow is only supported for the
+        # RCPFullAWSAccess policy" (Principal "*", Action "*", Resource "*", no Condition).
+        c.error("rcp-allow", f"Statement[{index}]: an RCP statement with Allow must be the RCPFullAWSAccess"
+                " statement (\"Principal\": \"*\", \"Action\": \"*\", \"Resource\": \"*\", no Condition);"
+                " restrict with Deny statements", node.start, "Effect")
+
     if principal is not None and principal.negated and effect is Effect.ALLOW:
         c.warning("notprincipal-allow", "NotPrincipal with Allow grants access to every principal except"
                   " the ones listed, including anonymous users; AWS strongly recommends against it",
@@ -230,6 +246,14 @@ def _parse_statement(node: Node, index: int, c: _Collector, supports_variables: 
     errors_after = sum(1 for i in c.issues if i.severity is Severity.ERROR)
     return Statement(index, sid, effect, principal, action, resource, conditions, node.start, node.end,
                      valid=errors_after == errors_before)
+
+
+def _is_full_access(principal: PrincipalBlock | None, action: ActionBlock, resource: ResourceBlock | None,
+                    conditions: tuple[ConditionClause, ...]) -> bool:
+    return (principal is not None and not principal.negated and bool(principal.entries)
+            and all(e.value == "*" for e in principal.entries)
+            and not action.negated and action.texts == ("*",)
+            and resource is not None and not resource.negated and resource.texts == ("*",) and not conditions)
 
 
 def _strings(node: Node, c: _Collector, element: str) -> list[tuple[str, Position | None]]:
@@ -280,24 +304,38 @@ def _parse_principal(members: dict[str, tuple[Position | None, Node]], index: in
             for value, vpos in _strings(vnode, c, f"{name}.{kind}"):
                 problem = _principal_problem(kind, value)
                 if problem:
-                    c.error("bad-principal", f"invalid principal in policy: {problem}", vpos, name)
+                    code = "wildcard-in-principal" if value != "*" and ("*" in value or "?" in value) else "bad-principal"
+                    c.error(code, f"invalid principal in policy: {problem}", vpos, name)
                     continue
                 entries.append(PrincipalEntry(kind, value, vpos))
     else:
         c.error("bad-principal", f"{name} must be \"*\" or an object such as {{\"AWS\": \"123456789012\"}},"
                 f" not {_show(node)}", node.start, name)
-    if policy_type is PolicyType.RCP and not all(e.kind == "*" or (e.kind == "AWS" and e.value == "*")
-                                                 for e in entries):
+    if policy_type is PolicyType.ROLE_TRUST and has_np:
+        # reference_policies_elements_notprincipal.md: "You cannot use the NotPrincipal element in an
+        # IAM identity-based policy nor in an IAM role trust policy."
+        c.error("trust-notprincipal", "a role trust policy cannot use NotPrincipal (name the principals that"
+                " may assume the role in Principal)", key_pos, name)
+    if policy_type is PolicyType.RCP and has_np:
+        # Organizations user guide, orgs_manage_policies_rcps_syntax.html: the elements an RCP takes
+        # are Version, Statement, Sid, Effect, Principal, Action, Resource, NotResource, Condition.
+        c.error("rcp-element", "resource control policies do not take NotPrincipal (use \"Principal\": \"*\""
+                " and a condition on aws:PrincipalArn)", key_pos, name)
+    elif policy_type is PolicyType.RCP and not all(e.kind == "*" or (e.kind == "AWS" and e.value == "*")
+                                                   for e in entries):
         c.error("rcp-principal", "resource control policies only take \"Principal\": \"*\"", node.start, name)
     return PrincipalBlock(tuple(entries), has_np and not has_p, node.start)
 
 
 def _principal_problem(kind: str, value: str) -> str | None:
     if kind == "AWS":
+        if value != "*" and ("*" in value or "?" in value):
+            # reference_policies_elements_principal.md: "You cannot use a wildcard to match part of a
+            # principal name or ARN."
+            return (f"'{value}': a wildcard cannot match part of a principal name or ARN (use \"*\" alone,"
+                    " or a condition on aws:PrincipalArn with ArnLike)")
         if value == "*" or _ACCOUNT_RE.match(value) or _AWS_PRINCIPAL_ARN_RE.match(value):
             return None
-        if "*" in value or "?" in value:
-            return f"'{value}': wildcards are not allowed in principal ARNs (use \"*\" alone, or a condition on aws:PrincipalArn)"
         return f"'{value}' is not an account id or an IAM user, role, session or root ARN"
     if kind == "Service":
         if value == "*" or ("*" not in value and "." in value):
@@ -328,7 +366,17 @@ def _parse_actions(members: dict[str, tuple[Position | None, Node]], index: int,
             else:
                 c.error("bad-action", f"'{value}' is not a valid action name", pos, name)
             continue
+        prefix = value.split(":", 1)[0]
+        if value != "*" and ("*" in prefix or "?" in prefix):
+            # reference_policies_elements_action.md: an action is "a service namespace as an action
+            # prefix" followed by the action name; wildcards go in the name ("s3:*", "iam:*AccessKey*").
+            c.error("wildcard-in-service-prefix", f"action '{value}': the service prefix cannot hold a wildcard"
+                    " (name the service, as in 's3:GetObject' or 's3:*')", pos, name)
+            continue
         patterns.append(Pattern.compile(value, mode=WHOLE, ignore_case=True))
+    if c.policy_type is PolicyType.RCP and not has_a:
+        c.error("rcp-element", "resource control policies do not take NotAction (orgs_manage_policies_rcps_syntax)",
+                members[name][0], name)
     return ActionBlock(tuple(patterns), not has_a, node.start)
 
 

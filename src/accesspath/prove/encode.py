@@ -146,7 +146,9 @@ def encode_clause(compiled: CompiledClause, context: SymbolicContext,
         for i, ((used, _), bad) in enumerate(zip(slots, malformed)):
             earlier = [z3.Not(matches[j]) for j in range(i)]
             error_terms.append(z3.And(used, bad, *earlier))
-        error = _any(error_terms)
+        # Several values (a list) without a set operator cannot be evaluated (engine/conditions.py,
+        # MULTIVALUED_WITHOUT_SET_OPERATOR); requests carry a list exactly when they hold several values.
+        error = z3.Or(_any(error_terms), free.count >= 2)
         holds = z3.Xor(hit, z3.BoolVal(compiled.negated))
     else:
         # Every value is read (any unreadable value is an error); per value, the operator holds when it
