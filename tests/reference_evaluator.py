@@ -215,7 +215,7 @@ def compare(base, request_value, policy_tokens):
     elif base.startswith("Date"):
         a, b = parse_date(request_value), parse_date(policy_text)
     else:
-        raise ValueError(f"operator not covered by the reference: {base}")
+        raise NotCovered(f"operator not covered by the reference: {base}")
     relation = base[len("Numeric"):] if base.startswith("Numeric") else base[len("Date"):]
     return {"Equals": a == b, "LessThan": a < b, "LessThanEquals": a <= b,
             "GreaterThan": a > b, "GreaterThanEquals": a >= b}[relation]
@@ -318,7 +318,7 @@ def describe_caller(caller_arn):
         return dict(caller, kind="session", role_arn=f"arn:aws:iam::{parts[4]}:role/{role_name}")
     if resource.startswith("federated-user/"):
         return dict(caller, kind="federated")
-    raise ValueError(f"caller not covered by the reference: {caller_arn}")
+    raise NotCovered(f"caller not covered by the reference: {caller_arn}")
 
 
 def not_principal_applies(not_principal, caller, effect, boundary):
@@ -489,9 +489,11 @@ def evaluate(request):
                 else "kms-key" if action.lower().startswith("kms:") and len(resource_parts) == 6
                 and resource_parts[2] == "kms" and resource_parts[5].startswith("key/")
                 else "resource")
-            if action.lower() == "sts:getcalleridentity" and is_principal:
+            if ((action.lower() == "sts:getcalleridentity" and is_principal)
+                    or (action.lower() == "sts:getsessiontoken" and caller["kind"] in ("user", "root"))):
                 # "No permissions are required to perform this operation ... you can still perform
-                # this operation" (id_credentials_temp_request.md).
+                # this operation" (id_credentials_temp_request.md); "No permissions are required for
+                # a user to get a session token" (id_credentials_temp_control-access_getsessiontoken.md).
                 decisions[action, resource] = ALLOWED
                 continue
             levels = rcps if action.split(":")[0].lower() in rcp_services else []

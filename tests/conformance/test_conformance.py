@@ -9,7 +9,9 @@ action and resource. Expectation fields:
   used where the documentation only says that the request fails, e.g. invalid policies);
 * ``gate`` -- optional, compared with ``DecidingGate``;
 * ``message_contains`` -- optional substring of ``Message``;
-* ``errors`` -- optional; ``true`` means ``Errors`` must be non-empty, ``false`` empty.
+* ``errors`` -- optional; ``true`` means ``Errors`` must be non-empty, ``false`` empty;
+* ``notes_contain`` -- optional substring of one of ``Notes`` (facts beyond policy: a call that needs
+  no permission, a call AWS refuses whatever the policies say); ``notes`` -- true/false: any notes.
 """
 
 from __future__ import annotations
@@ -123,6 +125,10 @@ def test_conformance(case):
             assert res.get("Errors"), info
         elif exp.get("errors") is False:
             assert not res.get("Errors"), info
+        if "notes_contain" in exp:
+            assert any(exp["notes_contain"] in note for note in res.get("Notes") or []), info
+        if "notes" in exp:
+            assert bool(res.get("Notes")) is exp["notes"], info
 
 
 @pytest.mark.parametrize("case", CASE_PARAMS)

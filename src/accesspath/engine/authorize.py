@@ -175,7 +175,7 @@ class _Evaluation:
         self.lookup = lookup
         principal = request.principal
         # The caller's user or role has a permissions boundary (NotPrincipal with Deny, principals.py).
-        self.boundary_attached = (policies.permissions_boundary is not None and principal.is_iam
+        self.boundary_attached = (bool(policies.permissions_boundary) and principal.is_iam
                                   and principal.kind is not PrincipalKind.ROOT)
 
     def run(self, compiled: Sequence[CompiledPolicy]) -> list[PolicyOutcome]:

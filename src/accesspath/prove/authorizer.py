@@ -13,12 +13,19 @@ from dataclasses import dataclass
 import z3
 
 from accesspath.engine.authorize import RCP_SERVICES, PolicySet, default_resource_policy_type
+from accesspath.engine.beyond_policy import permission_not_required
 from accesspath.engine.evaluate import CompiledPolicy
 from accesspath.engine.principals import GrantKind
 from accesspath.engine.request import PrincipalKind
 from accesspath.policy.model import PolicyType
 from accesspath.prove.encode import FALSE, TRUE, PolicyFormula, SymbolicRequest, all_of, any_of, encode_policy
+from accesspath.prove.patterns import any_char, char_except, literal
 from accesspath.prove.symbols import Unsupported
+
+# arn:PARTITION:kms:REGION:ACCOUNT:key/ID, as is_kms_key_arn reads it.
+_SEGMENT = z3.Star(char_except(":"))
+_KEY_ARN = z3.Concat(literal("arn:"), _SEGMENT, literal(":kms:"), _SEGMENT, literal(":"), _SEGMENT, literal(":key/"),
+                     z3.Star(any_char()))
 
 
 @dataclass(frozen=True)
@@ -61,8 +68,12 @@ def decide(request: SymbolicRequest, policies: PolicySet, same_account: z3.BoolR
     resource's owner is the caller's account (a formula: the owner may be symbolic); ``owner`` is the
     owner's account when it is concrete."""
     principal = request.principal
+    if permission_not_required(principal, request.action) is not None:
+        # No policy is asked (engine/beyond_policy.py): allowed whatever they say.
+        return SymbolicDecision(TRUE, FALSE, ())
     is_iam = principal.is_iam
     has_identity = is_iam and principal.kind is not PrincipalKind.ROOT
+    boundary_attached = bool(policies.permissions_boundary) and has_identity
     management = policies.management_account
     in_management = management is not None and principal.account == management
     formulas: list[PolicyFormula] = []
@@ -70,7 +81,7 @@ def decide(request: SymbolicRequest, policies: PolicySet, same_account: z3.BoolR
 
     def run(compiled: tuple[CompiledPolicy, ...] | None) -> list[PolicyFormula]:
         nonlocal invalid
-        found = [encode_policy(c.policy, request) for c in compiled or ()]
+        found = [encode_policy(c.policy, request, boundary_attached=boundary_attached) for c in compiled or ()]
         invalid = invalid or any(not c.is_valid for c in compiled or ())
         formulas.extend(found)
         return found
@@ -106,9 +117,15 @@ def decide(request: SymbolicRequest, policies: PolicySet, same_account: z3.BoolR
         walk.deny_if(z3.Not(any_of([f.allows_any for f in vpce])))
 
     resource_type = (policies.resource_policy_type
-                     or (policies.resource[0].policy.policy_type if policies.resource else None)
-                     or default_resource_policy_type(request.action))
-    required = resource_type in (PolicyType.ROLE_TRUST, PolicyType.KMS_KEY)
+                     or (policies.resource[0].policy.policy_type if policies.resource else None))
+    required: z3.BoolRef
+    if resource_type is not None:
+        required = z3.BoolVal(resource_type in (PolicyType.ROLE_TRUST, PolicyType.KMS_KEY))
+    elif request.action.lower().startswith("kms:"):
+        # The key policy judges a kms: action on a key ARN (engine/authorize.py, is_kms_key_arn).
+        required = z3.InRe(request.resource, _KEY_ARN)
+    else:
+        required = z3.BoolVal(default_resource_policy_type(request.action) is PolicyType.ROLE_TRUST)
     direct = any_of([f.allows_with(GrantKind.DIRECT) for f in resource])
     role = any_of([f.allows_with(GrantKind.ROLE) for f in resource])
     any_grant = any_of([f.allows_any for f in resource])
@@ -129,12 +146,11 @@ def decide(request: SymbolicRequest, policies: PolicySet, same_account: z3.BoolR
     return SymbolicDecision(z3.simplify(allowed), z3.simplify(explicit), tuple(formulas))
 
 
-def _continue_same_account(base: _Walk, required: bool, direct: z3.BoolRef, role: z3.BoolRef,
+def _continue_same_account(base: _Walk, required: z3.BoolRef, direct: z3.BoolRef, role: z3.BoolRef,
                            any_grant: z3.BoolRef, identity_ok: z3.BoolRef, boundary: list[PolicyFormula] | None,
                            session: list[PolicyFormula] | None, kind: PrincipalKind) -> tuple[z3.BoolRef, z3.BoolRef]:
     walk = _fork(base)
-    if required:
-        walk.deny_if(z3.Not(any_grant))
+    walk.deny_if(z3.And(required, z3.Not(any_grant)))
     # A grant to the exact session or user ARN (or "*") is not limited by implicit denies elsewhere.
     walk.allow_if(direct)
     # A grant to the role passes the identity gate; the boundary and session policy still apply.

@@ -70,7 +70,7 @@ class PolicyFormula:
         return _any(s.applies for s in self.allows if s.grant is grant)
 
 
-def encode_policy(policy: Policy, request: SymbolicRequest) -> PolicyFormula:
+def encode_policy(policy: Policy, request: SymbolicRequest, *, boundary_attached: bool = False) -> PolicyFormula:
     """The policy's outcome for the symbolic request (only valid statements take part, as in the engine)."""
     from accesspath.environment.unknowns import has_unknowns
     if has_unknowns(policy):
@@ -85,7 +85,8 @@ def encode_policy(policy: Policy, request: SymbolicRequest) -> PolicyFormula:
             continue
         grant = None
         if takes_principal:
-            grant = match_principal(statement.principal, request.principal, deny=statement.effect is Effect.DENY)
+            grant = match_principal(statement.principal, request.principal, deny=statement.effect is Effect.DENY,
+                                    boundary_attached=boundary_attached)
             if grant is None:
                 continue
         resource = _resource_matches(statement, request, lookup)

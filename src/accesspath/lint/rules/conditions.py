@@ -267,5 +267,7 @@ class MultivaluedKeyWithoutSetOperator(PolicyRule):
             if (isinstance(facts, KeyFacts) and facts.multivalued and clause.set_operator is None
                     and clause.base != "Null"):
                 yield self.at(context, f"'{clause.operator}' on the multivalued key '{clause.key}' needs"
-                              " ForAnyValue or ForAllValues", clause.position, view,
+                              " ForAnyValue or ForAllValues: without one, a request with several values cannot"
+                              " be evaluated (an Allow never applies, a Deny always does; docs/evaluation.md)",
+                              clause.position, view,
                               fix=f"write 'ForAnyValue:{clause.operator}' or 'ForAllValues:{clause.operator}'")
