@@ -32,14 +32,13 @@ class PermissionNotRequired:
 class Refusal:
     """Calls AWS refuses whatever the policies say: actions on resources matching a pattern."""
 
-    actions: tuple[Pattern, ...]
+    actions: frozenset[str]              # lowercased service:Action names
     resources: tuple[Pattern, ...]
     reason: str
     source: str
 
     def applies(self, action: str, resource: str) -> bool:
-        return (any(p.matches(action) for p in self.actions)
-                and any(p.matches(resource) for p in self.resources))
+        return action.lower() in self.actions and any(p.matches(resource) for p in self.resources)
 
     def note(self) -> str:
         return f"AWS refuses this call whatever the policies say: {self.reason} ({self.source})"
@@ -66,8 +65,8 @@ PERMISSION_NOT_REQUIRED: dict[str, PermissionNotRequired] = {fact.action: fact f
 )}
 
 
-def _actions(*names: str) -> tuple[Pattern, ...]:
-    return tuple(Pattern.compile(name, mode=WHOLE, ignore_case=True) for name in names)
+def _actions(*names: str) -> frozenset[str]:
+    return frozenset(name.lower() for name in names)
 
 
 def _resources(*arns: str) -> tuple[Pattern, ...]:
@@ -108,6 +107,13 @@ def permission_not_required(principal: RequestPrincipal, action: str) -> Permiss
     return fact
 
 
+_REFUSALS_BY_ACTION: dict[str, tuple[Refusal, ...]] = {
+    action: tuple(r for r in REFUSALS if action in r.actions) for r0 in REFUSALS for action in r0.actions}
+
+
 def refusals(action: str, resource: str) -> tuple[str, ...]:
-    """Notes for every refusal that covers the call (empty for almost every call)."""
-    return tuple(r.note() for r in REFUSALS if r.applies(action, resource))
+    """Notes for every refusal that covers the call (empty for almost every call: one dict lookup)."""
+    found = _REFUSALS_BY_ACTION.get(action.lower())
+    if not found:
+        return ()
+    return tuple(r.note() for r in found if r.applies(action, resource))
