@@ -58,7 +58,9 @@ class MalformedPolicy(_ParserIssues):
     id: ClassVar[str] = "malformed-policy"
     description: ClassVar[str] = ("the policy breaks the IAM policy grammar; AWS rejects it with"
                                   " MalformedPolicyDocument (JSON syntax, unknown or duplicate elements,"
-                                  " missing Effect/Action/Resource, bad principals, operators and values)")
+                                  " missing Effect/Action/Resource, bad principals (a wildcard inside a"
+                                  " principal ARN), a wildcard in an action's service prefix, NotPrincipal in a"
+                                  " trust policy, RCP statements RCPs do not accept, operators and values)")
     severity: ClassVar[Severity] = Severity.ERROR
     doc_url: ClassVar[str] = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html"
     fix: ClassVar[str] = "correct the element as the IAM policy grammar describes it"
