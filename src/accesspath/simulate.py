@@ -12,7 +12,6 @@ from typing import Any
 
 from accesspath.engine.authorize import (
     AuthorizationResult,
-    Decision,
     PolicySet,
     authorize,
     default_resource_policy_type,
@@ -94,14 +93,22 @@ class Simulation:
     """Per pair of a ``Call``: why its resource is not known and the pattern of the ARN it would have."""
 
     def run(self, *, explain: bool = False) -> list[AuthorizationResult]:
-        return [authorize(AuthorizationRequest(self.principal, action, resource, context), policies, explain=explain)
-                for action, resource, context, policies in self.pairs]
+        results = [authorize(AuthorizationRequest(self.principal, action, resource, context), policies,
+                             explain=explain)
+                   for action, resource, context, policies in self.pairs]
+        for index, unresolved in enumerate(self.unresolved):
+            if unresolved is not None:  # decided on a sample of the pattern: show the pattern
+                result, pattern = results[index], unresolved[1]
+                sample = result.request.resource
+                results[index] = replace(result, request=replace(result.request, resource=pattern),
+                                         message=result.message.replace(sample, pattern) if result.message else None)
+        return results
 
     def undetermined(self, results: list[AuthorizationResult]) -> list[str | None]:
         """Per result: why it is ``undetermined`` (a ``Call`` whose resource is not known, where a
         statement scoped to resources could decide differently), or None when it stands."""
         from accesspath.catalog.service_catalog import get_catalog
-        from accesspath.engine.unknown_resource import dependent_statements
+        from accesspath.engine.unknown_resource import decide_unknown_resource
 
         reasons: list[str | None] = []
         for index, result in enumerate(results):
@@ -111,11 +118,10 @@ class Simulation:
                 continue
             reason, pattern = unresolved
             action, policies = self.pairs[index][0], self.pairs[index][3]
-            dependents = dependent_statements(policies, action, pattern or "*")
-            deciding = {f"{m.policy.policy_id} {m.statement.label}" for m in result.deciding_statements}
+            _, dependents = decide_unknown_resource(result.request, policies, pattern or "*")
             if get_catalog().find_action(action) is None:
                 reasons.append(f"{reason} (it would be {result.decision.value} on '*')")
-            elif dependents and not (result.decision is Decision.EXPLICIT_DENY and deciding - set(dependents)):
+            elif dependents:
                 reasons.append(f"{reason}: {', '.join(dependents)} could decide differently on the real resource"
                                f" ({result.decision.value} if none of them applies)")
             else:
@@ -314,6 +320,7 @@ class _Loader:
 
         from accesspath.catalog.aws_cli import iam_requests_for_cli, parse_aws_cli
         from accesspath.catalog.calls import DEFAULT_REGION, iam_requests_for_call
+        from accesspath.engine.unknown_resource import alternatives_of, sample_of
 
         try:
             if isinstance(node.value, str) and not (node.is_array or node.is_object):
@@ -348,7 +355,8 @@ class _Loader:
             merged = dict(extra)
             merged.update(context.entries)
             unresolved = (request.unresolved, request.resource_pattern) if request.unresolved else None
-            pairs.append((request.action, request.resource, RequestContext.of(merged), unresolved))
+            resource = sample_of(alternatives_of(request.resource_pattern)[0]) if unresolved else request.resource
+            pairs.append((request.action, resource, RequestContext.of(merged), unresolved))
         return tuple(pairs)
 
     def resource_policy_type(self, node: Node | None) -> PolicyType | None:

@@ -132,6 +132,14 @@ def test_unmapped_operation_takes_the_same_name_action_and_derives_its_resource(
     assert (derived.action, derived.resource) == ("ecs:DeleteCluster", f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/x")
 
 
+def test_a_kms_alias_leaves_the_key_unknown() -> None:
+    # KMS authorizes the key, never the alias (KMS Developer Guide, "Using aliases to control access").
+    [request] = cli("kms", "decrypt", "--ciphertext-blob", "aGk=", "--key-id", "alias/app")
+    assert request.resource == "*" and "alias/app" in request.unresolved
+    assert request.resource_pattern == f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*"
+    assert dict(request.context) == {"kms:RequestAlias": ("alias/app",)}
+
+
 def test_image_pull_steps() -> None:
     steps = image_pull_requests(f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/app:1.0")
     assert [(name, pairs(requests)) for name, requests in steps] == [
@@ -150,7 +158,6 @@ def test_image_pull_steps() -> None:
     (["ecs"], "the following arguments are required: operation"),
     (["ecz", "list-clusters"], "unknown AWS service 'ecz' (did you mean 'ecs'?)"),
     (["logs", "put-log-events", "--log-group-name", "g", "--log-events", "timestamp=1,message=x"], "required: --log-stream-name"),
-    (["kms", "decrypt", "--key-id", "alias/app"], "is an alias"),
     (["sqs", "send-message", "--queue-url", "nope", "--message-body", "x"], "is not an SQS queue URL"),
     (["ecs", "run-task", "--task-definition", "a:1", "--overrides", "{bad"], "Invalid JSON"),
     (["ssm", "put-parameter", "--name", "a", "--value", "file:///nonexistent/secret.txt"], "Unable to load paramfile"),

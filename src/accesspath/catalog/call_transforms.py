@@ -65,10 +65,22 @@ def copy_source_key(value: str) -> str:
     return _copy_source(value)[1]
 
 
+class NotKnownOffline(Exception):
+    """The value names a resource whose ARN only AWS can tell (the key behind a KMS alias)."""
+
+    def __init__(self, reason: str, context: dict[str, str] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.context = context or {}
+
+
 def kms_key_id(value: str) -> str:
-    """IAM authorizes KMS calls against the key, never its alias: an alias cannot be resolved offline."""
+    """IAM authorizes KMS calls against the key, never its alias (KMS Developer Guide, "Using
+    aliases to control access"): the key behind an alias is not known offline."""
     if value.startswith("alias/") or ":alias/" in value:
-        raise UsageError(f"KMS key '{value}' is an alias: IAM authorizes the key itself; give its key id or ARN")
+        alias = value[value.index("alias/"):]
+        raise NotKnownOffline(f"the KMS key behind '{alias}' is not known: AWS authorizes the key, not its alias",
+                              {"kms:RequestAlias": alias})
     return value
 
 

@@ -25,7 +25,7 @@ from accesspath.catalog.call_mappings import (
     RequestSpec,
     default_call_mappings,
 )
-from accesspath.catalog.call_transforms import TRANSFORMS
+from accesspath.catalog.call_transforms import TRANSFORMS, NotKnownOffline
 from accesspath.catalog.service_catalog import ServiceCatalog, get_catalog
 from accesspath.errors import UsageError
 
@@ -134,7 +134,14 @@ def resolve_request_spec(spec: RequestSpec, params: Mapping[str, Any], variables
     needed = [v for v in template_variables(template or "") if v not in _GLOBALS]
     values: dict[str, list[str]] = {}
     for binding in spec.bindings:
-        found = _binding_values(binding, params, extras)
+        try:
+            found = _binding_values(binding, params, extras)
+        except NotKnownOffline as unknown:
+            assert template is not None
+            pattern = fill_template(template, {**{v: "*" for v in template_variables(template)}, **variables})
+            return [IamRequest(action=spec.action, resource="*", context={k: (v,) for k, v in unknown.context.items()},
+                               note=_join(spec.note, unknown.reason), unresolved=unknown.reason,
+                               resource_pattern=pattern)]
         if found is not None:
             values[binding.variable] = found
     missing = [v for v in needed if v not in values]

@@ -215,7 +215,8 @@ def _text(call_name: str, caller: Any, decisions: list[Any], explain: bool) -> s
     lines = [f"{call_name} from {caller.describe()}"]
     for d in decisions:
         inferred = " (inferred: no curated mapping for this call)" if d.request.inferred else ""
-        lines.append(f"  {d.request.action} on {d.request.resource}: {d.decision}{inferred}")
+        resource = f"{d.request.resource_pattern} (not known)" if d.request.unresolved else d.request.resource
+        lines.append(f"  {d.request.action} on {resource}: {d.decision}{inferred}")
         if d.path is not None:
             lines.append(f"    path: {d.path.describe()}")
         if d.decision == "undetermined" and d.unknowns:

@@ -8,6 +8,11 @@ be the real one could change that decision, and the caller must report ``undeter
 than the answer on ``"*"`` (IAM User Guide, reference_policies_evaluation-logic.md: a request is
 evaluated against the resource it names; a Deny or Allow scoped to that resource applies).
 
+:func:`decide_unknown_resource` decides the request on one sample ARN of each alternative of the
+pattern (its wildcards filled in): a statement independent of which resource it is gives the same
+answer on the sample as on the real resource, so the answer stands when every statement is
+independent and the alternatives agree; otherwise the caller reports ``undetermined``.
+
 A statement is independent of the unknown resource when its ``Resource`` matches every ARN of the
 pattern (``*``, ``arn:aws:iam::*:user/*``) or none of them (another service's ARN); otherwise it
 depends on it. Both checks read ``*`` and ``?`` as IAM does and err towards "depends" (the
@@ -18,9 +23,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
-from accesspath.engine.authorize import PolicySet
+from accesspath.engine.authorize import AuthorizationResult, PolicySet, authorize
 from accesspath.engine.evaluate import CompiledPolicy, action_matches
+from accesspath.engine.request import AuthorizationRequest
 from accesspath.policy import Policy
 
 _VARIABLE = re.compile(r"\$\{[^{}]*\}")
@@ -34,7 +41,7 @@ def dependent_statements(policies: PolicySet | tuple[Policy, ...], action: str, 
 
     ``resource_pattern`` may hold alternatives separated by `` | ``; ``*`` stands for an unknown part.
     """
-    alternatives = [p.strip() for p in resource_pattern.split(" | ") if p.strip()] or ["*"]
+    alternatives = alternatives_of(resource_pattern)
     found: list[str] = []
     for policy in _policies(policies):
         for statement in policy.statements:
@@ -45,6 +52,36 @@ def dependent_statements(policies: PolicySet | tuple[Policy, ...], action: str, 
                 continue
             found.append(f"{policy.policy_id} {statement.label}")
     return tuple(dict.fromkeys(found))
+
+
+def alternatives_of(resource_pattern: str) -> list[str]:
+    return [p.strip() for p in resource_pattern.split(" | ") if p.strip()] or ["*"]
+
+
+def sample_of(alternative: str) -> str:
+    """One ARN the pattern stands for: each unknown part (``*``, ``?``) filled with ``x``."""
+    return alternative.replace("*", "x").replace("?", "x")
+
+
+def decide_unknown_resource(request: AuthorizationRequest, policies: PolicySet, resource_pattern: str, *,
+                            explain: bool = False, also: tuple[Policy, ...] = (),
+                            ) -> tuple[AuthorizationResult, tuple[str, ...]]:
+    """The decision on a sample of ``resource_pattern``, and what could make the real one differ:
+    the labels of dependent statements (of ``policies`` and of the resource policies ``also``), or a
+    note that the alternatives of the pattern are decided differently. Empty: the decision stands."""
+    alternatives = alternatives_of(resource_pattern)
+    results = [authorize(replace(request, resource=sample_of(a)), policies, explain=explain) for a in alternatives]
+    dependents = list(dependent_statements(policies, request.action, resource_pattern))
+    dependents.extend(dependent_statements(also, request.action, "*"))
+    if len({r.decision for r in results}) > 1:
+        dependents.append(f"the kinds of resource it may be ({', '.join(alternatives)}) are decided differently")
+    sample = results[0].request.resource
+    first = replace(results[0], request=replace(results[0].request, resource=resource_pattern),
+                    message=results[0].message.replace(sample, resource_pattern) if results[0].message else None)
+    deciding = {f"{m.policy.policy_id} {m.statement.label}" for m in first.deciding_statements}
+    if first.decision.value == "explicitDeny" and deciding - set(dependents) and len(results) == 1:
+        return first, ()   # a Deny that applies to every resource of the pattern
+    return first, tuple(dict.fromkeys(dependents))
 
 
 def _policies(policies: PolicySet | tuple[Policy, ...]) -> Iterator[Policy]:

@@ -30,6 +30,7 @@ from accesspath.engine import (
 from accesspath.engine.authorize import is_kms_key_arn
 from accesspath.environment.callers import Caller
 from accesspath.environment.model import Environment, ResourcePolicyHolder, VpcEndpoint
+from accesspath.environment.names import resolve_request
 from accesspath.environment.network import NetworkPath, PathKind, find_path
 from accesspath.environment.unknowns import Unknown, bound, unknown_policy, unknowns_of
 from accesspath.errors import UsageError
@@ -81,6 +82,7 @@ class Decider:
         pull, where ``ecr:BatchGetImage`` would otherwise be taken as an SDK call through ``ecr.api``)."""
         env = self.env
         region = region or env.region
+        request = resolve_request(env, request)
         path = None
         notes: list[str] = []
         if caller.placement is not None:
@@ -139,31 +141,32 @@ class Decider:
         """A request whose resource is not known: the answer on ``"*"`` when no statement scoped to a
         resource could change it, else ``undetermined`` (never ``allowed`` on a resource not seen)."""
         from accesspath.catalog.service_catalog import get_catalog
-        from accesspath.engine.unknown_resource import dependent_statements, overlaps
+        from accesspath.engine.unknown_resource import alternatives_of, decide_unknown_resource, overlaps
 
         owner = self.env.account
         context = self.context(caller, request, path, region, None)
-        result = self._authorize(caller, request, path, None, owner, context, explain)
-        notes.append(request.unresolved)
+        pattern = request.resource_pattern or "*"
+        # A resource policy of the environment applies if the resource is one of its resources.
+        also = tuple(holder.policy for holder in self.env.resources.values()
+                     if holder.policy is not None and any(overlaps(holder.arn + suffix, alternative)
+                                                          for alternative in alternatives_of(pattern)
+                                                          for suffix in ("", "/*")))
+        result, dependents = decide_unknown_resource(
+            AuthorizationRequest(caller.principal, request.action, pattern, context),
+            self.policy_set(caller, path, None, owner), pattern, explain=explain, also=also)
+        missing = (Unknown(request.unresolved, "give the resource's full ARN in the call, or load the template that"
+                           " defines it"),)
         if get_catalog().find_action(request.action) is None:
             return CallDecision(request, caller, "undetermined", path, result,
-                                f"{request.unresolved} (it would be {result.decision.value} on '*')", None, tuple(notes))
-        pattern = request.resource_pattern or "*"
-        policies = self.policy_set(caller, path, None, owner)
-        dependents = list(dependent_statements(policies, request.action, pattern))
-        # A resource policy of the environment applies if the resource is one of its resources.
-        for holder in self.env.resources.values():
-            if holder.policy is None or not any(overlaps(holder.arn + suffix, alternative)
-                                                for alternative in pattern.split(" | ") for suffix in ("", "/*")):
-                continue
-            dependents.extend(dependent_statements((holder.policy,), request.action, "*"))
-        deciding = {f"{m.policy.policy_id} {m.statement.label}" for m in result.deciding_statements}
-        if not dependents or (result.decision.value == "explicitDeny" and deciding - set(dependents)):
+                                f"{request.unresolved} (it would be {result.decision.value} on '*')", None,
+                                tuple(notes), missing)
+        if not dependents:
+            notes.append(f"{request.unresolved}; no statement depends on which resource it is")
             return self._decision(caller, request, path, result, owner, notes)
         shown = ", ".join(dependents[:3]) + (f" and {len(dependents) - 3} more" if len(dependents) > 3 else "")
         return CallDecision(request, caller, "undetermined", path, result,
-                            f"{request.unresolved}: {shown} could decide differently on the real resource"
-                            f" ({result.decision.value} if none of them applies)", None, tuple(notes))
+                            f"the resource is not known: {shown} could decide differently on the real resource"
+                            f" ({result.decision.value} if none of them applies)", None, tuple(notes), missing)
 
     def explained(self, decision: CallDecision) -> AuthorizationResult | None:
         """``decision``'s authorization again with the engine's explanation: every policy it evaluated, per
