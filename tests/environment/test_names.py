@@ -73,3 +73,18 @@ def test_generated_names_are_used_as_given(capsys) -> None:
     bucket = next(h for h in env.resources.values() if h.kind == "s3-bucket")
     _, [result] = can(capsys, NAMES, "AppRole", "s3api", "get-object", "--bucket", bucket.name, "--key", "k", "o")
     assert (result["resource"], result["decision"]) == (f"{bucket.arn}/k", "allowed")
+
+
+def test_a_kms_alias_of_the_templates_is_its_key(capsys) -> None:
+    # KMS authorizes the key behind the alias (KMS Developer Guide, "Using aliases to control access").
+    from accesspath.environment.load import load_environment
+
+    key = next(h.arn for h in load_environment([NAMES]).resources.values() if h.kind == "kms-key")
+    _, [result] = can(capsys, NAMES, "AppRole", "kms", "decrypt", "--ciphertext-blob", "aGk=", "--key-id", "alias/app")
+    assert (result["resource"], result["decision"]) == (key, "allowed")
+    _, [by_logical_id] = can(capsys, NAMES, "AppRole", "kms", "decrypt", "--ciphertext-blob", "aGk=",
+                             "--key-id", "AppKey")
+    assert (by_logical_id["resource"], by_logical_id["decision"]) == (key, "allowed")
+    # An alias the templates do not define: the key is not known; only a statement on every key decides.
+    _, [other] = can(capsys, NAMES, "AppRole", "kms", "decrypt", "--ciphertext-blob", "aGk=", "--key-id", "alias/x")
+    assert other["decision"] == "undetermined"

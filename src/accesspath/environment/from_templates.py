@@ -48,7 +48,7 @@ MODELLED = frozenset({
     "AWS::ECS::Cluster", "AWS::ECS::TaskDefinition", "AWS::ECS::Service",
     "AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::Logs::LogGroup", "AWS::ECR::Repository",
     "AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::KMS::Key", "AWS::SecretsManager::Secret",
-    "AWS::SecretsManager::ResourcePolicy", "AWS::SSM::Parameter", "AWS::DynamoDB::Table",
+    "AWS::SecretsManager::ResourcePolicy", "AWS::SSM::Parameter", "AWS::DynamoDB::Table", "AWS::KMS::Alias",
     # container instances (environment.container_instances)
     "AWS::AutoScaling::AutoScalingGroup", "AWS::AutoScaling::LaunchConfiguration", "AWS::EC2::LaunchTemplate",
     "AWS::EC2::SpotFleet", "AWS::ECS::CapacityProvider", "AWS::ECS::ClusterCapacityProviderAssociations",
@@ -285,7 +285,7 @@ class _Builder:
             organization_id=stacks.organization_id, vpcs=vpcs, subnets=subnets, route_tables=tables,
             security_groups=groups, endpoints=endpoints, gateways=gateways, roles=roles, instances=instances,
             task_definitions=tasks, services=services, resources=holders, not_modelled=not_modelled,
-            issues=(), external_roles=dict(self.external_roles))
+            issues=(), external_roles=dict(self.external_roles), kms_aliases=self.kms_aliases(by_type))
         env = self.named_network_references(env)
         return replace(env, issues=tuple(self.issues))
 
@@ -317,6 +317,17 @@ class _Builder:
         subnets = {key: replace(n, vpc_id=env.network_object("vpc", n.vpc_id) or n.vpc_id)
                    for key, n in env.subnets.items()}
         return replace(env, services=services, endpoints=endpoints, subnets=subnets)
+
+    def kms_aliases(self, by_type: dict[str, list[Resource]]) -> dict[str, str]:
+        """``alias/name`` → the ARN of the key it points at (AWS::KMS::Alias AliasName, TargetKeyId)."""
+        aliases = {}
+        stacks = self.stacks
+        for r in by_type.get("AWS::KMS::Alias", []):
+            name, target = self.text(r, "AliasName"), self.text(r, "TargetKeyId")
+            if name and target:
+                aliases[name] = target if target.startswith("arn:") else \
+                    f"arn:{stacks.partition}:kms:{stacks.region}:{stacks.account}:key/{target}"
+        return aliases
 
     def role_reference(self, resource: Resource, name: str, roles: dict[str, Role],
                        profiles: dict[str, str] | None = None) -> str | None:

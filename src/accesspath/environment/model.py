@@ -268,6 +268,8 @@ class Environment:
     # Roles the inputs reference (a task role ARN, an instance profile) but do not define: their
     # policies are unknown (environment.unknowns), or come from --authorization-details.
     external_roles: dict[str, Role] = field(default_factory=dict)
+    # KMS aliases the inputs define: "alias/name" → the key's ARN (names.py resolves calls by alias).
+    kms_aliases: dict[str, str] = field(default_factory=dict)
 
     def role_by_name_or_arn(self, ref: str) -> Role | None:
         for roles in (self.roles, self.external_roles):

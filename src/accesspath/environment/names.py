@@ -31,6 +31,11 @@ def resolve_request(env: Environment, request: IamRequest) -> IamRequest:
     """The request on the ARN the environment knows for the resource it names (unchanged when it
     already names one, or names something outside the environment that AWS authorizes as given)."""
     resource = request.resource
+    alias = request.context.get("kms:RequestAlias", ())
+    if request.unresolved and len(alias) == 1 and alias[0] in env.kms_aliases:
+        key = env.kms_aliases[alias[0]]
+        return replace(request, resource=key, unresolved="", resource_pattern="",
+                       note=f"'{alias[0]}' is an alias of the templates' key {key}")
     if request.unresolved or not resource.startswith("arn:") or resource in env.resources:
         return request
     parts = resource.split(":", 5)
