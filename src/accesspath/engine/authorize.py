@@ -38,6 +38,9 @@ class Decision(str, Enum):
 RCP_SERVICES = frozenset({"s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "aoss", "cognito-identity",
                           "dynamodb", "logs"})
 
+# Callers that have identity policies (and so may have a permissions boundary).
+_HAS_IDENTITY = frozenset({PrincipalKind.USER, PrincipalKind.ROLE_SESSION, PrincipalKind.FEDERATED_USER})
+
 # The order in which an explicit deny is reported when several policy types deny (AWS names one).
 _DENY_REPORT_ORDER = (PolicyType.SCP, PolicyType.RCP, PolicyType.VPC_ENDPOINT, PolicyType.PERMISSIONS_BOUNDARY,
                       PolicyType.SESSION, PolicyType.IDENTITY, PolicyType.RESOURCE, PolicyType.ROLE_TRUST,
@@ -173,10 +176,9 @@ class _Evaluation:
             return single if single is not None else NO_VALUE
 
         self.lookup = lookup
-        principal = request.principal
         # The caller's user or role has a permissions boundary (NotPrincipal with Deny, principals.py).
-        self.boundary_attached = (bool(policies.permissions_boundary) and principal.is_iam
-                                  and principal.kind is not PrincipalKind.ROOT)
+        self.boundary_attached = bool(policies.permissions_boundary) and request.principal.kind in _HAS_IDENTITY
+        self.action_lower = request.action.lower()
 
     def run(self, compiled: Sequence[CompiledPolicy]) -> list[PolicyOutcome]:
         request, lookup, explain, boundary = self.request, self.lookup, self.explain, self.boundary_attached
@@ -212,13 +214,14 @@ class _Evaluation:
             request, decision, gate or PolicyType.IDENTITY, note)
         return AuthorizationResult(request, decision, gate, statements, message, errors, missing,
                                    tuple(self.gates), tuple(outcomes) if self.explain else (),
-                                   beyond_policy.refusals(request.action, request.resource))
+                                   beyond_policy.refusals(request.action, request.resource)
+                                   if self.action_lower in beyond_policy.REFUSALS_BY_ACTION else ())
 
     def decide(self) -> AuthorizationResult:
         request, policies = self.request, self.policies
         principal = request.principal
-        free = beyond_policy.permission_not_required(principal, request.action)
-        if free is not None:
+        free = beyond_policy.PERMISSION_NOT_REQUIRED.get(self.action_lower)
+        if free is not None and principal.kind in free.callers:
             # No policy is asked, so none can deny (engine/beyond_policy.py names the source).
             return AuthorizationResult(request, Decision.ALLOWED, None, (), None, (), (), tuple(self.gates), (),
                                        (free.note(),))

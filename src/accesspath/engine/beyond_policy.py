@@ -107,13 +107,13 @@ def permission_not_required(principal: RequestPrincipal, action: str) -> Permiss
     return fact
 
 
-_REFUSALS_BY_ACTION: dict[str, tuple[Refusal, ...]] = {
+REFUSALS_BY_ACTION: dict[str, tuple[Refusal, ...]] = {
     action: tuple(r for r in REFUSALS if action in r.actions) for r0 in REFUSALS for action in r0.actions}
 
 
 def refusals(action: str, resource: str) -> tuple[str, ...]:
     """Notes for every refusal that covers the call (empty for almost every call: one dict lookup)."""
-    found = _REFUSALS_BY_ACTION.get(action.lower())
+    found = REFUSALS_BY_ACTION.get(action.lower())
     if not found:
         return ()
     return tuple(r.note() for r in found if r.applies(action, resource))
