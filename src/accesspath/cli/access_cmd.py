@@ -100,7 +100,10 @@ def access_text(report: Any) -> str:
             names = [a.split(":", 1)[1] for a in limit.actions]
             shown = ", ".join(names[:_SHOWN_ACTIONS]) + (f" and {len(names) - _SHOWN_ACTIONS} more"
                                                          if len(names) > _SHOWN_ACTIONS else "")
-            what = ("unreachable (network)" if limit.gate == "network" else
-                    "undetermined" if limit.gate == "undetermined" else f"{limit.gate} ({limit.decision})")
+            if limit.gate == "undetermined":
+                lines.append(f"  undetermined (they depend on what the inputs do not give): {limit.pairs} pairs of"
+                             f" {len(names)} actions: {shown}")
+                continue
+            what = "unreachable (network)" if limit.gate == "network" else f"{limit.gate} ({limit.decision})"
             lines.append(f"  denied by {what}: {limit.pairs} pairs of {len(names)} actions: {shown}")
     return "\n".join(lines) + "\n"
