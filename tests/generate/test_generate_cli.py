@@ -62,7 +62,7 @@ def test_ecs_describe_and_list_calls_and_the_denied_call(capsys) -> None:
         assert statement["Principal"] == {"AWS": ["arn:aws:iam::123456789012:role/cm-chadain"]}
     # ... the endpoint policy does not: the current endpoint policy refused it, which may be the intent.
     assert not any("ecs:DescribeClusters" in s["Action"] for s in endpoint["policy"]["Statement"])
-    assert [(w["line"].rsplit(":", 1)[1], w["action"], w["gate"]) for w in report["withheldDenied"]] == [
+    assert [(w["line"].rsplit(":", 1)[1], w["action"], w["decidingGate"]) for w in report["withheldDenied"]] == [
         ("2", "ecs:DescribeClusters", "vpc-endpoint")]
     assert report["broaderThanObserved"] == []
     code, report = generate(capsys, "--from-log", ECS_LOG, "--include-denied")

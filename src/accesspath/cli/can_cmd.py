@@ -174,36 +174,15 @@ def _call_requests(words: list[str], caller: Any, env: Any) -> tuple[tuple[Any, 
         " ".join(words)
 
 
-def _path_json(path: Any) -> Any:
-    if path is None:
-        return None
-    out = {"kind": path.kind.value, "service": path.service, "description": path.describe(), "reason": path.reason}
-    if path.endpoint is not None:
-        out["endpointId"] = path.endpoint.id
-        out["serviceName"] = path.endpoint.service_name
-    if path.gateway is not None:
-        out["gatewayId"] = path.gateway.id
-    return out
-
-
 def _json(call_name: str, caller: Any, decisions: list[Any], explain: bool) -> dict[str, Any]:
-    from accesspath.simulate import _match_to_json, explanation_to_json
+    from accesspath.cli.json_vocabulary import caller_json, decision_json
+    from accesspath.simulate import explanation_to_json
 
     return {
         "call": call_name,
-        "caller": {"kind": caller.kind, "id": caller.id, "principal": caller.principal.arn,
-                   "instance": (caller.instance.logical_id or caller.instance.id) if caller.instance else None,
-                   "subnet": caller.placement.subnet_id if caller.placement else None},
+        "caller": caller_json(caller),
         "results": [{
-            "action": d.request.action, "resource": d.request.resource, "inferred": d.request.inferred,
-            "decision": d.decision,
-            "decidingGate": d.result.deciding_gate.value if d.result and d.result.deciding_gate else None,
-            "path": _path_json(d.path), "message": d.message or None, "resourceOwner": d.resource_owner,
-            "matchedStatements": [_match_to_json(m) for m in d.result.deciding_statements] if d.result else [],
-            "errors": list(d.result.errors) if d.result else [],
-            "notes": list(d.notes),
-            "unknowns": [{"what": u.what, "supply": u.supply, "position": str(u.position) if u.position else None}
-                         for u in d.unknowns],
+            **decision_json(d), "inferred": d.request.inferred,
             "explanation": explanation_to_json(d.result) if explain and d.result else None,
         } for d in decisions],
     }

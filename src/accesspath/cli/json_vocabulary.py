@@ -7,6 +7,7 @@ functions only; docs/schemas/ holds the JSON Schema of each command's ``--format
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from accesspath.engine.authorize import AuthorizationResult
@@ -28,7 +29,9 @@ def path_json(path: Any) -> dict[str, Any] | None:
 
 
 def caller_json(caller: Any) -> dict[str, Any]:
+    instance = getattr(caller, "instance", None)
     return {"kind": caller.kind, "id": caller.id, "principal": caller.principal.arn,
+            "instance": (instance.logical_id or instance.id) if instance is not None else None,
             "subnet": caller.placement.subnet_id if caller.placement else None}
 
 
@@ -54,4 +57,23 @@ def decision_json(decision: Any) -> dict[str, Any]:
         "decision": decision.decision, **result_fields(decision.result),
         "path": path_json(decision.path), "message": decision.message or None,
         "resourceOwner": decision.resource_owner, "notes": list(decision.notes),
+        "unknowns": [{"what": u.what, "supply": u.supply, "position": str(u.position) if u.position else None}
+                     for u in getattr(decision, "unknowns", ())],
+    }
+
+
+# The loader's issues are kept as "FILE:LINE:COL: SEVERITY: MESSAGE [CODE]" lines (environment.issues);
+# the severity and code are absent from some.
+_ISSUE = re.compile(r"^(?:(?P<file>.+?):(?P<line>\d+):(?P<column>\d+): )?(?:(?P<severity>error|warning|info): )?"
+                    r"(?P<message>.*?)(?: \[(?P<code>[a-z0-9-]+)\])?$", re.DOTALL)
+
+
+def template_error_json(issue: str) -> dict[str, Any]:
+    """One problem met while loading the templates, with its location as data."""
+    match = _ISSUE.match(issue)
+    assert match is not None  # the pattern accepts any text
+    return {
+        "severity": match["severity"] or "warning", "code": match["code"], "message": match["message"],
+        "location": {"file": match["file"], "line": int(match["line"]) if match["line"] else None,
+                     "column": int(match["column"]) if match["column"] else None},
     }

@@ -179,7 +179,7 @@ def _json(generated: Any, written: list[str]) -> dict[str, Any]:
             "notes": list(confirmation.notes),
             "notAllowed": [{
                 "line": f"{r.observed.where}", "action": r.observed.action, "resource": r.observed.resource,
-                "decision": r.decision, "gate": r.gate, "message": r.message or None, "notes": list(r.notes),
+                "decision": r.decision, "decidingGate": r.gate, "message": r.message or None, "notes": list(r.notes),
             } for r in confirmation.not_allowed],
             "allowed": sum(1 for r in confirmation.results if r.allowed),
             "withheldNowAllowed": [{
@@ -194,7 +194,7 @@ def _json(generated: Any, written: list[str]) -> dict[str, Any]:
 
 def _observed_json(request: Any) -> dict[str, Any]:
     return {"line": request.where, "role": request.role_name, "action": request.action, "resource": request.resource,
-            "decision": request.decision, "gate": request.gate, "endpointId": request.endpoint_id}
+            "decision": request.decision, "decidingGate": request.gate, "endpointId": request.endpoint_id}
 
 
 def _groups(statements: Any) -> list[dict[str, Any]]:
