@@ -34,6 +34,11 @@ NOT_RUN = {
     "accesspath env export network.yaml roles.yaml app.yaml --region ap-northeast-1 -o env.json":
         "placeholder files; env export is run by tests/environment/test_native_file.py",
     "accesspath env show state.json": "a Terraform state the user has; run by the Terraform tests",
+    "accesspath snapshot --profile audit --region eu-west-1 -o env.json":
+        "reads a live account; snapshot is run against moto's server by its own tests",
+    "accesspath audit env.json": "the environment file a snapshot wrote",
+    "accesspath can env.json --from i-0123456789abcdef0 -- aws logs put-log-events ...":
+        "the environment file a snapshot wrote",
     "accesspath can plan.json --from module.svc.aws_ecs_service.this --action sqs:ReceiveMessage --resource arn:...":
         "a Terraform plan the user has",
     "accesspath prove seed004-default-endpoint-policy.yaml --region ap-northeast-1 --property no-data-out"
