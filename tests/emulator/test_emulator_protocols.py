@@ -22,10 +22,11 @@ def test_json_protocol_ecs() -> None:
 
 
 def test_json_1_0_sqs_and_logs() -> None:
-    call = identify("sqs", "POST", "/", [], {"x-amz-target": "AmazonSQS.SendMessage"},
+    call = identify("sqs", "POST", "/", [], {"x-amz-target": "AmazonSQS.SendMessage",
+                                            "content-type": "application/x-amz-json-1.0"},
                     b'{"QueueUrl": "http://q/123456789012/jobs", "MessageBody": "x"}')
     assert (call.operation, call.style.json_version) == ("SendMessage", "1.0")
-    call = identify("logs", "POST", "/", [], {"x-amz-target": "Logs_20140328.PutLogEvents"},
+    call = identify("logs", "POST", "/", [], {**JSON, "x-amz-target": "Logs_20140328.PutLogEvents"},
                     b'{"logGroupName": "g", "logStreamName": "s", "logEvents": []}')
     assert call.params["logGroupName"] == "g"
 
@@ -63,13 +64,14 @@ def test_rest_xml_s3_path_style(method: str, path: str, query: list[tuple[str, s
     assert call.style.kind == "s3"
 
 
-@pytest.mark.parametrize("host", ["my-bucket.localhost:4566", "my-bucket.127.0.0.1:4566",
-                                  "my-bucket.s3.us-east-1.amazonaws.com"])
-def test_rest_xml_s3_virtual_host_style(host: str) -> None:
-    call = identify("s3", "GET", "/dir/key.txt", [], {"host": host}, None)
+def test_rest_xml_s3_virtual_hosted_style_is_read_and_forwarded_as_path_style() -> None:
+    call = identify("s3", "GET", "/dir/key.txt", [], {"host": "my-bucket.localhost:4566"}, None,
+                    virtual_host_label="my-bucket")
     assert (call.operation, call.params["Bucket"], call.params["Key"]) == ("GetObject", "my-bucket", "dir/key.txt")
-    call = identify("s3", "GET", "/", [("list-type", "2")], {"host": host}, None)
-    assert (call.operation, call.params["Bucket"]) == ("ListObjectsV2", "my-bucket")
+    assert call.forward_path == "/my-bucket/dir/key.txt"
+    call = identify("s3", "GET", "/", [("list-type", "2")], {"host": "my-bucket.localhost:4566"}, None,
+                    virtual_host_label="my-bucket")
+    assert (call.operation, call.params["Bucket"], call.forward_path) == ("ListObjectsV2", "my-bucket", "/my-bucket")
 
 
 def test_rest_json_lambda() -> None:
@@ -79,11 +81,12 @@ def test_rest_json_lambda() -> None:
 
 
 @pytest.mark.parametrize("service, headers, body, kind", [
-    ("ecs", {"x-amz-target": "AmazonEC2ContainerServiceV20141113.NoSuchThing"}, b"{}", "operation"),
-    ("ecs", {"x-amz-target": "Logs_20140328.PutLogEvents"}, b"{}", "operation"),
-    ("ecs", {}, b"{}", "operation"),
-    ("ecs", {"x-amz-target": "AmazonEC2ContainerServiceV20141113.ListClusters"}, b"\xff\xfe garbage", "body"),
-    ("ecs", {"x-amz-target": "AmazonEC2ContainerServiceV20141113.ListClusters"}, b"[1, 2]", "body"),
+    ("ecs", {**JSON, "x-amz-target": "AmazonEC2ContainerServiceV20141113.NoSuchThing"}, b"{}", "operation"),
+    ("ecs", {**JSON, "x-amz-target": "Logs_20140328.PutLogEvents"}, b"{}", "operation"),
+    ("ecs", JSON, b"{}", "operation"),
+    ("ecs", {**JSON, "x-amz-target": "AmazonEC2ContainerServiceV20141113.ListClusters"}, b"\xff\xfe garbage", "body"),
+    ("ecs", {**JSON, "x-amz-target": "AmazonEC2ContainerServiceV20141113.ListClusters"}, b"[1, 2]", "body"),
+    ("ecs", {**JSON, "x-amz-target": "AmazonEC2ContainerServiceV20141113.ListClusters"}, b'{"a": NaN}', "body"),
     ("sts", {"content-type": "application/x-www-form-urlencoded"}, b"Action=Nope&Version=1", "operation"),
     ("nosuchservice", {}, b"", "service"),
 ])

@@ -30,8 +30,10 @@ def register(subparsers: Any) -> None:
             "Start the emulator and an ECS container credentials endpoint (both on 127.0.0.1, free ports) and"
             " run the command after '--' with AWS_CONTAINER_CREDENTIALS_FULL_URI,"
             " AWS_CONTAINER_AUTHORIZATION_TOKEN and AWS_ENDPOINT_URL set and every other source of AWS"
-            " credentials removed, so any SDK uses the task role's temporary credentials and each call is"
-            " decided as the task's. Exit status: the command's."),
+            " credentials and every other endpoint setting (AWS_ENDPOINT_URL_<SERVICE>,"
+            " AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, any AWS_ variable naming an endpoint) removed, so any SDK"
+            " uses the task role's temporary credentials and each call is decided as the task's. Exit"
+            " status: the command's."),
         epilog="example: accesspath run stack.yaml --from WebService --upstream http://127.0.0.1:5000 -- python app.py",
     )
     add_environment_arguments(parser)
@@ -42,9 +44,20 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run, accepts_trailing=True)
 
 
+
+def is_endpoint_variable(name: str) -> bool:
+    """Variables that choose or bypass an endpoint: AWS_ENDPOINT_URL_<SERVICE> and
+    AWS_IGNORE_CONFIGURED_ENDPOINT_URLS (AWS SDKs and Tools Reference Guide, "Service-specific
+    endpoints"), AWS_USE_FIPS_ENDPOINT, AWS_USE_DUALSTACK_ENDPOINT, AWS_STS_REGIONAL_ENDPOINTS and
+    older tools' AWS_<SERVICE>_ENDPOINT: every AWS_ variable naming an endpoint."""
+    upper = name.upper()
+    return upper.startswith("AWS_") and "ENDPOINT" in upper
+
+
 def child_environment(base: dict[str, str], *, endpoint: str, credentials_uri: str, token: str,
                       region: str) -> dict[str, str]:
-    env = {k: v for k, v in base.items() if k not in CREDENTIAL_VARIABLES}
+    """The program's environment: the operator's, without other credentials or endpoints, plus the task's."""
+    env = {k: v for k, v in base.items() if k not in CREDENTIAL_VARIABLES and not is_endpoint_variable(k)}
     env.update({
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_CONTAINER_CREDENTIALS_FULL_URI": credentials_uri,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import signal
 import sys
 import threading
@@ -44,6 +45,10 @@ def register(subparsers: Any) -> None:
                         help="where to listen (default: 127.0.0.1 on a free port)")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a --listen address that is not loopback")
+    parser.add_argument("--endpoint-name", action="append", default=[], metavar="HOST[:PORT]",
+                        help="another host name clients use for the emulator (besides the --listen address and"
+                             " localhost; S3 buckets may be named below it, virtual-hosted style); a request whose"
+                             " Host names no endpoint name is refused; repeatable")
     parser.set_defaults(run=run)
 
 
@@ -74,6 +79,13 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not 0 <= number <= 65535:
         raise UsageError(f"--listen '{text}': port {number} is out of range")
     return host, number
+
+
+def check_endpoint_name(text: str) -> str:
+    name, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9.\-]*[A-Za-z0-9])?", name) or (port and not port.isdigit()):
+        raise UsageError(f"--endpoint-name '{text}' must be a host name, optionally with :PORT")
+    return text.lower()
 
 
 def build_emulator(args: argparse.Namespace, stack: ExitStack) -> Any:
@@ -131,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
     check_listen_address(host, allow_remote=args.allow_remote)
     with ExitStack() as stack:
         emulator = build_emulator(args, stack)
+        emulator.endpoint_names = tuple(check_endpoint_name(name) for name in args.endpoint_name)
         issued = None
         if args.credentials:
             for known in load_credentials_file(args.credentials, emulator.env):

@@ -5,12 +5,15 @@ protocol of that service's model:
 
 * JSON (``awsJson1_0`` / ``awsJson1_1``: ECS, CloudWatch Logs, SQS, DynamoDB): ``X-Amz-Target:
   PREFIX.Operation``, parameters in the JSON body;
-* query (STS): ``Action=`` in the form body or the query string, parameters flattened
-  (``Tags.member.1.Key``);
+* query (STS, IAM): ``Action=`` in the form body (POST, ``application/x-www-form-urlencoded``) or
+  the query string (GET), never both; parameters flattened (``Tags.member.1.Key``);
 * REST-XML (S3) and REST-JSON (Lambda): the operation whose ``http.method`` and ``http.requestUri``
   match, with labels (``{Bucket}``, ``{Key+}``), query-string and header members taken from where the
-  model's ``location`` says. S3 virtual-host requests (``bucket.localhost``, ``bucket.127.0.0.1``,
-  ``bucket.s3.REGION.amazonaws.com``) are read as path style.
+  model's ``location`` says. S3 virtual-hosted requests (``bucket.`` before one of the endpoint's
+  names, see ``request_reader.EndpointNames``) are read, and forwarded, as path style.
+
+Whatever another server could read as another call is refused (``UnknownCall`` of kind
+``ambiguous``): docs/emulator.md lists each case and why.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 from accesspath.catalog.botocore_models import available_services, service_model
+from accesspath.emulator.request_reader import media_type
 
 # Signing names (the credential scope's service) that differ from botocore's service names, and the
 # services that share one signing name. A signing name not listed here is taken as the service name.
@@ -41,9 +45,6 @@ SIGNING_NAME_SERVICES: Mapping[str, tuple[str, ...]] = {
     "events": ("events",),
     "iam": ("iam",),
 }
-
-_S3_VIRTUAL_HOST = re.compile(
-    r"^(?P<bucket>[a-z0-9][a-z0-9.\-]*?)\.(?:localhost|127\.0\.0\.1|s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?)$")
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,13 @@ class ServiceCall:
     operation: str
     params: Mapping[str, Any] = field(default_factory=dict)
     style: WireStyle = GENERIC_STYLE
+    forward_body: bytes | None = None     # the body the upstream gets, re-serialised from what was decided
+    forward_path: str | None = None       # S3 virtual-hosted: the same request in path style
 
 
 class UnknownCall(Exception):
-    """The request names no operation we can find (``kind``: ``service``, ``operation`` or ``body``)."""
+    """The request names no operation we can find (``kind``: ``service``, ``operation`` or ``body``),
+    or one another server could read as another call (``ambiguous``)."""
 
     def __init__(self, kind: str, message: str, style: WireStyle) -> None:
         super().__init__(message)
@@ -118,14 +122,20 @@ def style_for_signing_name(signing_name: str | None, headers: Mapping[str, str])
             return style_of(models[0])
     if headers.get("x-amz-target"):
         return WireStyle("json")
-    if "x-www-form-urlencoded" in headers.get("content-type", ""):
+    if media_type(headers.get("content-type", ""))[0] == _FORM:
         return WireStyle("query")
     return GENERIC_STYLE
 
 
 def identify(signing_name: str, method: str, raw_path: str, query_pairs: Sequence[tuple[str, str]],
-             headers: Mapping[str, str], body: bytes | None) -> ServiceCall:
-    """The call a request makes; ``body`` is None when it is streamed (S3), so not read here."""
+             headers: Mapping[str, str], body: bytes | None, *, virtual_host_label: str | None = None) -> ServiceCall:
+    """The call a request makes; ``body`` is None when it is streamed (S3), so not read here.
+
+    ``headers`` are lower-case names, each sent once (``request_reader`` refuses repeats); the query
+    pairs are decoded, each name once. ``virtual_host_label``: the label ``Host`` put before one of the
+    endpoint's names (S3's virtual-hosted style; refused for every other service). Raises
+    :class:`UnknownCall` for a request that names no call, or one that another server could read as
+    another call (kind ``ambiguous``)."""
     models = models_for_signing_name(signing_name)
     if not models:
         raise UnknownCall("service", f"unknown service '{signing_name}' in the credential scope",
@@ -133,18 +143,28 @@ def identify(signing_name: str, method: str, raw_path: str, query_pairs: Sequenc
     first_problem: UnknownCall | None = None
     for model in models:
         try:
-            return _identify_in(model, method, raw_path, query_pairs, headers, body)
+            return _identify_in(model, method, raw_path, query_pairs, headers, body, virtual_host_label)
         except UnknownCall as problem:
+            if problem.kind == "ambiguous":
+                raise
             first_problem = first_problem or problem
     assert first_problem is not None
     raise first_problem
 
 
+# Media types a JSON-protocol body may be sent as (botocore sends application/x-amz-json-1.0 or 1.1).
+_JSON_MEDIA_TYPES = frozenset({"application/x-amz-json-1.0", "application/x-amz-json-1.1", "application/json"})
+_FORM = "application/x-www-form-urlencoded"
+
+
 def _identify_in(model: Any, method: str, raw_path: str, query_pairs: Sequence[tuple[str, str]],
-                 headers: Mapping[str, str], body: bytes | None) -> ServiceCall:
+                 headers: Mapping[str, str], body: bytes | None, virtual_host_label: str | None) -> ServiceCall:
     style = style_of(model)
     protocol = model.metadata.get("protocol")
     name = model.service_name
+    content_type, content_parameters = media_type(headers.get("content-type", ""))
+    if protocol in ("json", "query", "ec2"):
+        _check_rpc_request(name, method, raw_path, virtual_host_label, style)
     if protocol == "json":
         target = headers.get("x-amz-target", "")
         prefix, _, operation = target.rpartition(".")
@@ -152,15 +172,42 @@ def _identify_in(model: Any, method: str, raw_path: str, query_pairs: Sequence[t
             raise UnknownCall("operation", "missing X-Amz-Target header", style)
         if prefix != model.metadata.get("targetPrefix") or operation not in model.operation_names:
             raise UnknownCall("operation", f"unknown operation '{target[:120]}'", style)
-        params = _json_body(body, style) if method == "POST" else {}
-        return ServiceCall(name, operation, _known_members(model, operation, params), style)
+        extra = [key for key, _ in query_pairs if not key.startswith("X-Amz-")]
+        if extra:
+            raise UnknownCall("ambiguous", f"a JSON-protocol call carries its operation in X-Amz-Target and its"
+                                           f" parameters in the body; the query parameter '{extra[0][:60]}' is refused"
+                                           " (other servers read an 'Action' there as the operation)", style)
+        if content_type not in _JSON_MEDIA_TYPES:
+            raise UnknownCall("ambiguous", f"the body of a JSON-protocol call must be sent as"
+                                           f" application/x-amz-json-{style.json_version}, not"
+                                           f" '{content_type[:60] or 'no Content-Type'}' (other servers read a form"
+                                           " body as parameters and an Action)", style)
+        document = _json_body(body, style)
+        params = _known_members(model, operation, document)
+        return ServiceCall(name, operation, params, style, forward_body=json_for_forwarding(params))
     if protocol in ("query", "ec2"):
         form = list(query_pairs)
-        if body and "x-www-form-urlencoded" in headers.get("content-type", ""):
-            try:
-                form += _form_pairs(body.decode("utf-8"))
-            except UnicodeDecodeError:
-                raise UnknownCall("body", "the request body is not UTF-8 form data", style) from None
+        if method == "POST":
+            if any(not key.startswith("X-Amz-") for key, _ in query_pairs):
+                raise UnknownCall("ambiguous", "a query-protocol POST carries its parameters in the form body only;"
+                                               " parameters in the URL too are read differently by other servers"
+                                               " (some ignore them, some merge them)", style)
+            if body and content_type != _FORM:
+                raise UnknownCall("ambiguous", f"a query-protocol body must be {_FORM}, not"
+                                               f" '{content_type[:60] or 'no Content-Type'}'", style)
+            if content_parameters.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+                raise UnknownCall("ambiguous", f"form bodies are read as UTF-8, not"
+                                               f" '{content_parameters['charset'][:40]}'", style)
+            form = form_pairs(body or b"", style)
+        elif method != "GET":
+            raise UnknownCall("operation", f"the query protocol takes GET or POST, not {method}", style)
+        elif body:
+            raise UnknownCall("ambiguous", "a query-protocol GET has no body", style)
+        names = [key for key, _ in form]
+        repeated = next((key for index, key in enumerate(names) if key in names[:index]), None)
+        if repeated is not None:
+            raise UnknownCall("ambiguous", f"parameter '{repeated[:60]}' is given more than once: servers disagree"
+                                           " on which value counts", style)
         values = dict(form)
         operation = values.get("Action", "")
         if operation not in model.operation_names:
@@ -169,29 +216,70 @@ def _identify_in(model: Any, method: str, raw_path: str, query_pairs: Sequence[t
                               "no Action given", style)
         return ServiceCall(name, operation, _known_members(model, operation, unflatten(form)), style)
     if protocol in ("rest-xml", "rest-json"):
-        host = headers.get("host", "").rsplit(":", 1)[0] if not headers.get("host", "").startswith("[") else ""
+        if content_type == _FORM or content_type.startswith("multipart/"):
+            raise UnknownCall("ambiguous", f"'{content_type[:60]}' bodies are refused for {name}: it takes none, and"
+                                           " other servers read their fields as parameters", style)
         path = raw_path or "/"
-        if name == "s3":
-            virtual = _S3_VIRTUAL_HOST.fullmatch(host.lower())
-            if virtual is not None:
-                path = "/" + virtual.group("bucket") + (path if path != "/" else "")
+        if virtual_host_label is not None:
+            if name != "s3":
+                raise UnknownCall("ambiguous", f"{name} is not addressed by host name: call the endpoint itself",
+                                  style)
+            if not _S3_BUCKET.fullmatch(virtual_host_label):
+                raise UnknownCall("ambiguous", f"'{virtual_host_label[:70]}' is not a bucket name", style)
+            path = "/" + virtual_host_label + (path if path != "/" else "")
+        elif name == "s3":
+            bucket = raw_path.split("/")[1] if raw_path.count("/") >= 1 else ""
+            if bucket and not _S3_BUCKET.fullmatch(bucket):
+                raise UnknownCall("ambiguous", f"'{unquote(bucket)[:70]}' is not a bucket name (bucket names are"
+                                               " never percent-encoded)", style)
         operation, params = _match_route(model, method, path, query_pairs, headers)
-        if protocol == "rest-json" and body:
-            payload = _json_body(body, style)
-            members = model.operation_model(operation).input_shape
-            for key, value in payload.items():
-                if members is not None and key in members.members:
+        members = model.operation_model(operation).input_shape
+        if protocol == "rest-json" and body and members is not None and not members.serialization.get("payload"):
+            # The body holds the input's body members (a payload member, e.g. Invoke's, is opaque bytes).
+            for key, value in _json_body(body, style).items():
+                if key in members.members:
                     params.setdefault(key, value)
-        return ServiceCall(name, operation, params, style)
+        return ServiceCall(name, operation, params, style,
+                           forward_path=path if virtual_host_label is not None else None)
     raise UnknownCall("service", f"the '{protocol}' protocol of '{name}' is not supported", style)
 
 
+# S3 bucket names, with the legacy us-east-1 rules (upper case, underscores, up to 255 characters):
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+_S3_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{1,253}[A-Za-z0-9]")
+
+
+def _check_rpc_request(service: str, method: str, raw_path: str, virtual_host_label: str | None,
+                       style: WireStyle) -> None:
+    """JSON and query services answer on the endpoint's root only (every operation's requestUri is '/')."""
+    if virtual_host_label is not None:
+        raise UnknownCall("ambiguous", f"{service} is not addressed by host name: call the endpoint itself", style)
+    if raw_path != "/":
+        raise UnknownCall("ambiguous", f"{service} answers on '/' only, not '{raw_path[:80]}' (other servers route"
+                                       " by path)", style)
+    allowed = ("POST",) if style.kind == "json" else ("POST", "GET")
+    if method not in allowed:
+        raise UnknownCall("operation", f"{service} takes {' or '.join(allowed)}, not {method}", style)
+
+
+def json_for_forwarding(document: Mapping[str, Any]) -> bytes:
+    """The decided JSON document as the upstream gets it: no '&' or '=' outside escapes, so a server
+    that falls back to reading the body as a form finds no parameters in it."""
+    text = json.dumps(document, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return text.replace("&", "\\u0026").replace("=", "\\u003d").encode("ascii")
+
+
 def _json_body(body: bytes | None, style: WireStyle) -> dict[str, Any]:
+    """The body as one JSON object, read strictly: UTF-8, no NaN or Infinity, no name twice in an
+    object (RFC 8259 §4: parsers disagree on which value counts)."""
     if not body:
         return {}
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        document = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_names, parse_constant=_no_constant)
+    except _RepeatedName as repeated:
+        raise UnknownCall("ambiguous", f"the JSON body names '{str(repeated)[:60]}' twice in one object: servers"
+                                       " disagree on which value counts", style) from None
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise UnknownCall("body", "the request body is not valid JSON", style) from None
     if not isinstance(document, dict):
         raise UnknownCall("body", "Start of list found where not expected: the request body must be a JSON"
@@ -199,10 +287,45 @@ def _json_body(body: bytes | None, style: WireStyle) -> dict[str, Any]:
     return document
 
 
-def _form_pairs(text: str) -> list[tuple[str, str]]:
-    from urllib.parse import parse_qsl
+class _RepeatedName(ValueError):
+    pass
 
-    return parse_qsl(text, keep_blank_values=True)
+
+def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in document:
+            raise _RepeatedName(name)
+        document[name] = value
+    return document
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def form_pairs(body: bytes, style: WireStyle) -> list[tuple[str, str]]:
+    """An application/x-www-form-urlencoded body (WHATWG URL §5.1: '&' separates, '+' is a space),
+    read strictly: malformed percent-escapes and text that is not UTF-8 are refused."""
+    pairs: list[tuple[str, str]] = []
+    for item in body.split(b"&"):
+        if not item:
+            continue
+        name, _, value = item.partition(b"=")
+        pairs.append((_form_decoded(name, style), _form_decoded(value, style)))
+    return pairs
+
+
+def _form_decoded(raw: bytes, style: WireStyle) -> str:
+    if _BAD_PERCENT.search(raw):
+        raise UnknownCall("ambiguous", "malformed percent-escape in the form body", style)
+    try:
+        return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnknownCall("body", "the request body is not UTF-8 form data", style) from None
+
+
+_BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
 
 def unflatten(pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:

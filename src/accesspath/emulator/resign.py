@@ -71,6 +71,7 @@ class ResigningUpstream:
                  clock: callable[[], datetime] | None = None) -> None:  # type: ignore[valid-type]
         self.inner = inner
         self.host = urlsplit(upstream_url).netloc
+        self.authority = self.host
         self.credentials = credentials
         self.clock = clock or (lambda: datetime.now(UTC))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +26,11 @@ from accesspath.catalog.endpoint_services import (
 )
 from accesspath.emulator.credentials import CredentialStore, KnownCredentials
 from accesspath.emulator.decision_log import DecisionLog, log_entry
+from accesspath.emulator.forwarding import (
+    HOP_BY_HOP,
+    forwarded_head,
+    with_payload_hash,
+)
 from accesspath.emulator.protocols import (
     ServiceCall,
     UnknownCall,
@@ -35,12 +40,19 @@ from accesspath.emulator.protocols import (
     models_for_signing_name,
     style_for_signing_name,
 )
+from accesspath.emulator.request_reader import (
+    BodyFraming,
+    EndpointNames,
+    RequestHead,
+    RequestRefused,
+    chunk_size,
+    read_request_head,
+)
 from accesspath.emulator.sigv4 import (
     SignatureProblem,
     SignedRequestParts,
     check_time,
     is_hex_sha256,
-    parse_query_pairs,
     signed_parts,
     verify_signature,
 )
@@ -62,10 +74,9 @@ and a request at 100 headers)."""
 MAX_BUFFERED_BODY = 16 * 1024 * 1024
 """The largest body read whole (JSON, query, REST-JSON); S3 bodies are streamed and have no limit."""
 SOCKET_TIMEOUT = 60.0
-
-# Hop-by-hop headers (RFC 9110 7.6.1) and Expect, which the emulator answers itself.
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-                         "te", "trailer", "transfer-encoding", "upgrade", "expect"})
+MAX_CHUNK_LINE = 1024
+"""The longest chunk-size or trailer line of a chunked body."""
+MAX_TRAILER_LINES = 32
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,9 @@ class Emulator:
     decision_log: DecisionLog | None = None
     resource_account: str | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    endpoint_names: tuple[str, ...] = ()
+    """Host names (``name[:port]``) clients may use for the emulator besides its listen address and
+    ``localhost``; S3 buckets may be named below them (virtual-hosted style)."""
     _decider: Decider | None = None
     _decide_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -147,6 +161,8 @@ class EmulatorServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
         self.emulator = emulator
         super().__init__(address, EmulatorHandler)
+        host, port = self.server_address[:2]
+        self.endpoint_names = EndpointNames.for_listen_address(str(host), int(port), emulator.endpoint_names)
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):
@@ -176,29 +192,27 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         emulator = self.server.emulator
         request_id = new_request_id()
         self._body_consumed = False
-        headers: dict[str, str] = {}
-        header_values: dict[str, list[str]] = {}
-        total = 0
-        for name, value in self.headers.items():
-            lowered = name.lower()
-            headers.setdefault(lowered, value)
-            header_values.setdefault(lowered, []).append(value)
-            total += len(name) + len(value) + 4
-        raw_path, _, raw_query = self.path.partition("?")
-        query_pairs = parse_query_pairs(raw_query)
-        style = style_for_signing_name(None, headers)
-        if any(key == "AWSAccessKeyId" for key, _ in query_pairs) or headers.get("authorization", "").startswith("AWS "):
+        self._framing: BodyFraming | None = None
+        fields = list(self.headers.items())
+        first = {name.lower(): value for name, value in reversed(fields)}
+        query_names = {name for name, _, _ in (item.partition("=") for item in self.path.partition("?")[2].split("&"))}
+        style = style_for_signing_name(None, first)
+        if "AWSAccessKeyId" in query_names or first.get("authorization", "").startswith("AWS "):
             # Signature Version 2 (a presigned URL from boto3's default S3 signer, or an "AWS key:sig"
             # header) is S3's: answer in S3's XML even though it is refused.
-            style = style_for_signing_name("s3", headers)
+            style = style_for_signing_name("s3", first)
         caller: Caller | None = None
         call: ServiceCall | None = None
         outcome: CallOutcome | None = None
         try:
-            if total > MAX_HEADER_BYTES:
+            if sum(len(name) + len(value) + 4 for name, value in fields) > MAX_HEADER_BYTES:
+                self.close_connection = True
                 raise _Reject("headers-too-large", f"Your request header section exceeds the maximum allowed size"
                                                    f" ({MAX_HEADER_BYTES} bytes).", style)
-            parts = self._signed_parts(headers, query_pairs, style)
+            head = self._read_head(fields, style)
+            self._framing = head.framing
+            headers = head.headers
+            parts = self._signed_parts(headers, head.query_pairs, style)
             signing_name = parts.scope.service
             style = style_for_signing_name(signing_name, headers)
             if not models_for_signing_name(signing_name):
@@ -207,16 +221,18 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             known = self._authenticate(parts, style, emulator)
             caller = known.caller
             streaming = is_streaming_service(signing_name)
-            body = None if streaming else self._read_buffered_body(style)
+            body = None if streaming else self._read_buffered_body(head, style)
             try:
-                verify_signature(self.command, raw_path, query_pairs, header_values, parts,
+                verify_signature(self.command, head.raw_path, head.query_pairs, head.values, parts,
                                  known.secret_access_key, body)
             except SignatureProblem as problem:
                 raise _Reject(problem.kind, problem.message, style) from None
             try:
-                call = identify(signing_name, self.command, raw_path, query_pairs, headers, body)
+                call = identify(signing_name, self.command, head.raw_path, head.query_pairs, headers, body,
+                                virtual_host_label=head.virtual_host_label)
             except UnknownCall as unknown:
-                kind = {"body": "bad-body", "service": "unknown-service"}.get(unknown.kind, "unknown-operation")
+                kind = {"body": "bad-body", "service": "unknown-service", "ambiguous": "ambiguous"}.get(
+                    unknown.kind, "unknown-operation")
                 raise _Reject(kind, unknown.message, unknown.style) from None
             style = call.style
             try:
@@ -228,7 +244,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 kind = "unreachable" if refusal.decision == "unreachable" else "access-denied"
                 message = refusal.message or f"not authorized to perform: {refusal.request.action}"
                 raise _Reject(kind, message, style)
-            status = self._forward(emulator, parts, body, style, request_id)
+            status = self._forward(emulator, head, call, parts, body, style)
             self._log(emulator, caller, call, outcome, "allowed", status, None, request_id)
         except _Reject as reject:
             status = self._send_error(reject.style, reject.kind, reject.message, request_id)
@@ -249,9 +265,21 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                                       request_id)
             self._log(emulator, caller, call, outcome, "error", status, f"{type(error).__name__}: {error}", request_id)
 
+    def _read_head(self, fields: list[tuple[str, str]], style: WireStyle) -> RequestHead:
+        defects = [type(defect).__name__ for defect in self.headers.defects]
+        if self.headers.get_payload():
+            defects.append("a line that is not a header field")
+        try:
+            return read_request_head(self.command, self.path, self.request_version, fields,
+                                     self.server.endpoint_names, parser_defects=defects)
+        except RequestRefused as refused:
+            if refused.close:
+                self.close_connection = True
+            raise _Reject(refused.kind, refused.message, style) from None
+
     # -- authentication -------------------------------------------------------------------------------
 
-    def _signed_parts(self, headers: Mapping[str, str], query_pairs: list[tuple[str, str]],
+    def _signed_parts(self, headers: Mapping[str, str], query_pairs: Sequence[tuple[str, str]],
                       style: WireStyle) -> SignedRequestParts:
         try:
             return signed_parts(headers, query_pairs)
@@ -281,31 +309,15 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     # -- bodies ------------------------------------------------------------------------------------------
 
-    def _content_length(self, style: WireStyle) -> int | None:
-        """The declared body length; None for a chunked body."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return None
-        raw = self.headers.get("Content-Length")
-        if raw is None:
-            return 0
-        try:
-            length = int(raw)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self.close_connection = True
-            raise _Reject("validation", f"invalid Content-Length '{raw[:40]}'", style)
-        return length
-
-    def _read_buffered_body(self, style: WireStyle) -> bytes:
-        length = self._content_length(style)
+    def _read_buffered_body(self, head: RequestHead, style: WireStyle) -> bytes:
+        length = head.framing.content_length
         if length is not None and length > MAX_BUFFERED_BODY:
             self.close_connection = True
             raise _Reject("too-large", f"the request body of {length} bytes is larger than {MAX_BUFFERED_BODY}", style)
-        if self._expects_continue():
+        if head.expects_continue:
             self._send_continue()
         data = bytearray()
-        for chunk in self._body_chunks(length):
+        for chunk in self._body_chunks(length, style):
             data += chunk
             if len(data) > MAX_BUFFERED_BODY:
                 self.close_connection = True
@@ -316,9 +328,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
     def _send_continue(self) -> None:
         self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
-    def _body_chunks(self, length: int | None) -> Iterator[bytes]:
+    def _body_chunks(self, length: int | None, style: WireStyle) -> Iterator[bytes]:
         if length is None:
-            yield from self._chunked_body()
+            yield from self._chunked_body(style)
             return
         remaining = length
         while remaining > 0:
@@ -332,38 +344,44 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             remaining -= len(chunk)
             yield chunk
 
-    def _chunked_body(self) -> Iterator[bytes]:
+    def _chunked_body(self, style: WireStyle) -> Iterator[bytes]:
+        """RFC 9112 §7.1, strictly: CRLF line ends, hex sizes, bounded trailers (which are dropped)."""
         while True:
-            line = self.rfile.readline(1024)
-            if not line.endswith(b"\n"):
-                self.close_connection = True
-                raise _ClientGone()
+            line = self._line(MAX_CHUNK_LINE)
             try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
+                size = chunk_size(line)
+            except RequestRefused as refused:
                 self.close_connection = True
-                raise _ClientGone() from None
+                raise _Reject(refused.kind, refused.message, style) from None
             if size == 0:
-                while True:  # trailers, up to the empty line
-                    trailer = self.rfile.readline(8192)
-                    if trailer in (b"\r\n", b"\n"):
+                for _ in range(MAX_TRAILER_LINES):
+                    if self._line(MAX_CHUNK_LINE) == b"\r\n":
                         return
-                    if not trailer:
-                        self.close_connection = True
-                        raise _ClientGone()
-            yield from self._body_chunks(size)
-            if self.rfile.readline(8) not in (b"\r\n", b"\n"):
                 self.close_connection = True
-                raise _ClientGone()
+                raise _Reject("incomplete-body", f"more than {MAX_TRAILER_LINES} trailer lines", style)
+            yield from self._body_chunks(size, style)
+            if self._line(2) != b"\r\n":
+                self.close_connection = True
+                raise _Reject("incomplete-body", "a chunk is not followed by CRLF (RFC 9112 §7.1)", style)
 
-    def _checked_stream(self, length: int | None, expected_sha256: str | None) -> Iterator[bytes]:
+    def _line(self, limit: int) -> bytes:
+        try:
+            line = self.rfile.readline(limit + 1)
+        except (TimeoutError, ConnectionResetError):
+            line = b""
+        if not line.endswith(b"\n"):
+            self.close_connection = True
+            raise _ClientGone()
+        return line
+
+    def _checked_stream(self, length: int | None, expected_sha256: str | None, style: WireStyle) -> Iterator[bytes]:
         """The client's body, chunk by chunk; with a hex hash, the last chunk waits for the hash check."""
         if expected_sha256 is None:
-            yield from self._body_chunks(length)
+            yield from self._body_chunks(length, style)
             return
         digest = hashlib.sha256()
         held: bytes | None = None
-        for chunk in self._body_chunks(length):
+        for chunk in self._body_chunks(length, style):
             digest.update(chunk)
             if held is not None:
                 yield held
@@ -376,31 +394,30 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     # -- forwarding ------------------------------------------------------------------------------------
 
-    def _forward(self, emulator: Emulator, parts: SignedRequestParts, body: bytes | None, style: WireStyle,
-                 request_id: str) -> int:
-        forwarded = [(name, value) for name, value in self.headers.items() if name.lower() not in _HOP_BY_HOP]
+    def _forward(self, emulator: Emulator, head: RequestHead, call: ServiceCall, parts: SignedRequestParts,
+                 body: bytes | None, style: WireStyle) -> int:
+        target, forwarded = forwarded_head(head, call, getattr(emulator.upstream, "authority", None))
         if body is not None:
-            request = UpstreamRequest(self.command, self.path, [(n, v) for n, v in forwarded
-                                                                if n.lower() != "content-length"],
-                                      body, len(body))
+            sent = call.forward_body if call.forward_body is not None else body
+            if sent is not body:
+                forwarded = with_payload_hash(forwarded, sent)
+            request = UpstreamRequest(self.command, target, forwarded, sent, len(sent))
         else:
-            length = self._content_length(style)
-            if self._expects_continue():
+            length = head.framing.content_length
+            if head.expects_continue:
                 self._send_continue()
             expected = parts.content_sha256 if is_hex_sha256(parts.content_sha256) else None
             if length == 0 and expected is None:
-                request = UpstreamRequest(self.command, self.path, forwarded, b"", 0)
+                request = UpstreamRequest(self.command, target, forwarded, b"", 0)
             else:
-                if length is None:
-                    forwarded = [(n, v) for n, v in forwarded if n.lower() != "content-length"]
-                request = UpstreamRequest(self.command, self.path, forwarded, self._checked_stream(length, expected),
-                                          length)
+                request = UpstreamRequest(self.command, target, forwarded,
+                                          self._checked_stream(length, expected, style), length)
         try:
             response = emulator.upstream.send(request)
         except SignatureProblem as problem:
             self.close_connection = True
             raise _Reject(problem.kind, problem.message, style) from None
-        except _ClientGone:
+        except (_ClientGone, _Reject):
             raise
         except Exception as error:  # noqa: BLE001 - connection refused, protocol errors, header values http.client refuses
             if body is None:
@@ -417,7 +434,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             length: str | None = None
             for name, value in response.header_items():
                 lowered = name.lower()
-                if lowered in _HOP_BY_HOP:
+                if lowered in HOP_BY_HOP:
                     continue
                 if lowered == "content-length":
                     length = value
@@ -464,7 +481,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         # A refused request whose body was never read: the connection cannot carry another request.
         if getattr(self, "_body_consumed", False):
             return False
-        return self.headers.get("Content-Length", "0") not in ("0", "") or "Transfer-Encoding" in self.headers
+        framing: BodyFraming | None = getattr(self, "_framing", None)
+        if framing is None:
+            return "Content-Length" in self.headers or "Transfer-Encoding" in self.headers
+        return not framing.empty
 
     def _log(self, emulator: Emulator, caller: Caller | None, call: ServiceCall | None, outcome: CallOutcome | None,
              decision: str, status: int, error: str | None, request_id: str) -> None:

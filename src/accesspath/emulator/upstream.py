@@ -73,15 +73,20 @@ class HttpUpstream:
     """``--upstream URL``: forwards to ``http(s)://host:port`` with ``http.client``."""
 
     def __init__(self, url: str, *, timeout: float = 60.0) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as error:   # 'http://[' (an unclosed IPv6 literal), a port that is not a number
+            raise UsageError(f"--upstream '{url}' is not a URL: {error}") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UsageError(f"--upstream '{url}' must be an http:// or https:// URL")
         if parts.path not in ("", "/") or parts.query:
             raise UsageError(f"--upstream '{url}' must name a server only (no path or query)")
         self.url = url
+        self.authority = parts.netloc    # the Host the upstream answers to
         self._scheme = parts.scheme
         self._host = parts.hostname
-        self._port = parts.port
+        self._port = port
         self._timeout = timeout
         self._local = threading.local()
 

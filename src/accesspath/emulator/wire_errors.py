@@ -37,6 +37,10 @@ _CODES: dict[str, tuple[str, str, str, int]] = {
     "upstream-failed": ("ServiceUnavailableException", "ServiceUnavailable", "ServiceUnavailable", 503),
     "internal": ("InternalFailure", "InternalFailure", "InternalError", 500),
     "incomplete-body": ("SerializationException", "IncompleteBody", "IncompleteBody", 400),
+    # A request another parser could read differently (request_reader.py, protocols.py).
+    "ambiguous": ("ValidationException", "InvalidQueryParameter", "InvalidRequest", 400),
+    "expectation-failed": ("ValidationException", "InvalidRequest", "InvalidRequest", 417),
+    "not-implemented": ("ValidationException", "InvalidRequest", "NotImplemented", 501),
 }
 
 
