@@ -152,3 +152,61 @@ def ecs_headers(url: str, operation: str, body: bytes, credentials: KnownCredent
                 headers={"X-Amz-Target": f"{ECS_TARGET}.{operation}",
                          "Content-Type": "application/x-amz-json-1.1",
                          "Host": url.removeprefix("http://")})
+
+
+LAB_TEMPLATE = str(Path(__file__).with_name("lab.yaml"))
+
+
+def sign_fields(method: str, target: str, fields: list[tuple[str, str]], body: bytes, credentials: KnownCredentials,
+                *, service: str, region: str) -> list[tuple[str, str]]:
+    """``fields`` plus a SigV4 signature over all of them, repeated fields included (their values
+    joined with commas, as SigV4 canonicalises them): the request a client holding valid
+    credentials can send, however odd. Framing fields are left unsigned."""
+    import hashlib
+    from datetime import UTC, datetime
+    from urllib.parse import unquote
+
+    from accesspath.emulator.sigv4 import (
+        CredentialScope, SignedRequestParts, canonical_request, signature, string_to_sign,
+    )
+
+    amz_date = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    fields = [*fields, ("X-Amz-Date", amz_date)]
+    if credentials.session_token:
+        fields.append(("X-Amz-Security-Token", credentials.session_token))
+    values: dict[str, list[str]] = {}
+    for name, value in fields:
+        values.setdefault(name.lower(), []).append(value)
+    payload = values.get("x-amz-content-sha256", [hashlib.sha256(body).hexdigest()])[0]
+    signed = tuple(sorted(name for name in values if name not in ("content-length", "transfer-encoding")))
+    scope = CredentialScope(credentials.access_key_id, amz_date[:8], region, service, "aws4_request")
+    parts = SignedRequestParts(scope, amz_date, signed, "", False)
+    raw_path, _, query = target.partition("?")
+    pairs = [(unquote(n), unquote(v)) for n, _, v in (item.partition("=") for item in query.split("&") if item)]
+    canonical = canonical_request(method, raw_path, pairs, values, parts, payload)
+    signed_value = signature(credentials.secret_access_key, parts, string_to_sign(parts, canonical))
+    return [*fields, ("Authorization", f"AWS4-HMAC-SHA256 Credential={credentials.access_key_id}/{scope.text},"
+                                       f" SignedHeaders={';'.join(signed)}, Signature={signed_value}")]
+
+
+def send_raw(url: str, method: str, target: str, fields: list[tuple[str, str]], body: bytes = b"", *,
+             content_length: bool = True, timeout: float = 10) -> tuple[int | None, dict[str, str], bytes]:
+    """Send exactly these fields (repeats and all) over a fresh connection; the write side is closed
+    after the body, so a server waiting for more body sees the end. Status None: no answer."""
+    import socket
+
+    host, port = url.removeprefix("http://").split(":")
+    head = f"{method} {target} HTTP/1.1\r\n"
+    if content_length and body and not any(name.lower() in ("content-length", "transfer-encoding")
+                                           for name, _ in fields):
+        fields = [*fields, ("Content-Length", str(len(body)))]
+    head += "".join(f"{name}: {value}\r\n" for name, value in fields) + "\r\n"
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(head.encode("utf-8", "surrogateescape") + body)
+        sock.shutdown(socket.SHUT_WR)
+        response = http.client.HTTPResponse(sock, method=method)
+        try:
+            response.begin()
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            return None, {}, b""
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()

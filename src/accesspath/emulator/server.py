@@ -10,6 +10,7 @@ upstream never completes the request).
 
 from __future__ import annotations
 
+import email.errors
 import hashlib
 import ipaddress
 import threading
@@ -53,6 +54,7 @@ from accesspath.emulator.sigv4 import (
     SignedRequestParts,
     check_time,
     is_hex_sha256,
+    parse_query_pairs,
     signed_parts,
     verify_signature,
 )
@@ -77,6 +79,8 @@ SOCKET_TIMEOUT = 60.0
 MAX_CHUNK_LINE = 1024
 """The longest chunk-size or trailer line of a chunked body."""
 MAX_TRAILER_LINES = 32
+_HEADER_DEFECTS = (email.errors.MissingHeaderBodySeparatorDefect, email.errors.FirstHeaderLineIsContinuationDefect,
+                   email.errors.MisplacedEnvelopeHeaderDefect, email.errors.InvalidHeaderDefect)
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,16 @@ class Emulator:
         return CallOutcome(decisions, "allowed" if refusal is None else refusal.decision)
 
 
+def _style_guess(first: Mapping[str, str], query_pairs: Sequence[tuple[str, str]]) -> WireStyle:
+    """The error format for a request refused before it is read: the service its credential scope
+    names, when it can be found (a request refused later is answered in its service's format)."""
+    try:
+        service = signed_parts(first, query_pairs).scope.service
+    except SignatureProblem:
+        service = None
+    return style_for_signing_name(service, first)
+
+
 class _Reject(Exception):
     def __init__(self, kind: str, message: str, style: WireStyle) -> None:
         super().__init__(message)
@@ -195,9 +209,9 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         self._framing: BodyFraming | None = None
         fields = list(self.headers.items())
         first = {name.lower(): value for name, value in reversed(fields)}
-        query_names = {name for name, _, _ in (item.partition("=") for item in self.path.partition("?")[2].split("&"))}
-        style = style_for_signing_name(None, first)
-        if "AWSAccessKeyId" in query_names or first.get("authorization", "").startswith("AWS "):
+        query_guess = parse_query_pairs(self.path.partition("?")[2])
+        style = _style_guess(first, query_guess)
+        if any(name == "AWSAccessKeyId" for name, _ in query_guess) or first.get("authorization", "").startswith("AWS "):
             # Signature Version 2 (a presigned URL from boto3's default S3 signer, or an "AWS key:sig"
             # header) is S3's: answer in S3's XML even though it is refused.
             style = style_for_signing_name("s3", first)
@@ -266,7 +280,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._log(emulator, caller, call, outcome, "error", status, f"{type(error).__name__}: {error}", request_id)
 
     def _read_head(self, fields: list[tuple[str, str]], style: WireStyle) -> RequestHead:
-        defects = [type(defect).__name__ for defect in self.headers.defects]
+        # Only the defects of the header lines themselves (the parser also judges MIME bodies it never saw).
+        defects = [type(defect).__name__ for defect in self.headers.defects if isinstance(defect, _HEADER_DEFECTS)]
         if self.headers.get_payload():
             defects.append("a line that is not a header field")
         try:
