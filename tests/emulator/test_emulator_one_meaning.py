@@ -261,7 +261,10 @@ def test_observation_6_a_service_endpoint_in_the_operator_s_shell_does_not_bypas
     app = tmp_path / "app.py"
     app.write_text(APP)
     log = tmp_path / "decisions.jsonl"
-    env = {**os.environ, "AWS_ENDPOINT_URL_S3": moto.url, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}
+    # Were the variables passed on, boto3 would go to moto directly or (ignoring configured endpoints)
+    # to AWS: the proxy that does not exist keeps such a failure offline.
+    env = {**os.environ, "AWS_ENDPOINT_URL_S3": moto.url, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true",
+           "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost"}
     done = subprocess.run([sys.executable, "-m", "accesspath", "run", LAB_TEMPLATE, "--from", "LabRole", "--region",
                            REGION, "--upstream", moto.url, "--log", str(log), "--", sys.executable, str(app)],
                           env=env, capture_output=True, text=True, timeout=60)
