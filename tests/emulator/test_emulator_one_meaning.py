@@ -57,7 +57,10 @@ def _send(running: RunningEmulator, method: str, target: str, fields: list[tuple
     if not any(name.lower() == "host" for name, _ in fields):
         fields = [("Host", _authority(running)), *fields]
     signed = sign_fields(method, target, fields, body, running.credentials, service=service, region=REGION)
-    return send_raw(running.url, method, target, signed, body, **options)
+    logged = len(running.log_entries(at_least=0, timeout=0))
+    answer = send_raw(running.url, method, target, signed, body, **options)
+    running.log_entries(at_least=logged + 1)     # written once the answer is sent: wait, so tests stay apart
+    return answer
 
 
 def _last_entry(running: RunningEmulator, count_before: int) -> dict[str, object]:
