@@ -25,6 +25,7 @@ from accesspath.catalog.endpoint_services import (
     EndpointServiceTable,
     default_endpoint_services,
 )
+from accesspath.emulator.aws_chunked import STREAMING_SIGNED, ChunkSigning, SignedChunkStream
 from accesspath.emulator.credentials import CredentialStore, KnownCredentials
 from accesspath.emulator.decision_log import DecisionLog, log_entry
 from accesspath.emulator.forwarding import (
@@ -49,6 +50,12 @@ from accesspath.emulator.request_reader import (
     chunk_size,
     read_request_head,
 )
+from accesspath.emulator.s3_bodies import (
+    DECIDED_BY_BODY,
+    MAX_DECIDED_BODY,
+    per_object_calls,
+    with_body_params,
+)
 from accesspath.emulator.sigv4 import (
     SignatureProblem,
     SignedRequestParts,
@@ -56,6 +63,7 @@ from accesspath.emulator.sigv4 import (
     is_hex_sha256,
     parse_query_pairs,
     signed_parts,
+    signing_key,
     verify_signature,
 )
 from accesspath.emulator.upstream import (
@@ -131,6 +139,14 @@ class Emulator:
                 if role is not None:
                     extras[key] = role.arn
         account = caller.principal.account or self.env.account
+        if call.service == "s3" and call.operation == "DeleteObjects":
+            # Authorized object by object (Amazon S3 API Reference, DeleteObjects, "Permissions").
+            requests: list[IamRequest] = []
+            for operation, params in per_object_calls(call):
+                for request in iam_requests_for_call("s3", operation, params, account=account, region=region):
+                    if request not in requests:
+                        requests.append(request)
+            return tuple(requests)
         return iam_requests_for_call(call.service, call.operation, call.params, account=account, region=region,
                                      extras=extras)
 
@@ -249,6 +265,14 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     unknown.kind, "unknown-operation")
                 raise _Reject(kind, unknown.message, unknown.style) from None
             style = call.style
+            self._check_streaming_variant(parts, style)
+            if body is None and call.service == "s3" and call.operation in DECIDED_BY_BODY:
+                body = self._read_decided_body(head, parts, style)
+                try:
+                    call = with_body_params(call, body)
+                except UnknownCall as unknown:
+                    kind = "bad-body" if unknown.kind == "body" else "ambiguous"
+                    raise _Reject(kind, unknown.message, unknown.style) from None
             try:
                 outcome = emulator.decide(caller, call, parts.scope.region)
             except (UsageError, LookupError) as error:
@@ -258,7 +282,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 kind = "unreachable" if refusal.decision == "unreachable" else "access-denied"
                 message = refusal.message or f"not authorized to perform: {refusal.request.action}"
                 raise _Reject(kind, message, style)
-            status = self._forward(emulator, head, call, parts, body, style)
+            status = self._forward(emulator, head, call, parts, body, style, known.secret_access_key)
             self._log(emulator, caller, call, outcome, "allowed", status, None, request_id)
         except _Reject as reject:
             status = self._send_error(reject.style, reject.kind, reject.message, request_id)
@@ -278,6 +302,37 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             status = self._send_error(style, "internal", "We encountered an internal error. Please try again.",
                                       request_id)
             self._log(emulator, caller, call, outcome, "error", status, f"{type(error).__name__}: {error}", request_id)
+
+    def _check_streaming_variant(self, parts: SignedRequestParts, style: WireStyle) -> None:
+        """Signed streaming bodies are accepted only where every signature in them is verified."""
+        sha = parts.content_sha256 or ""
+        if sha.startswith("STREAMING-") and sha not in (STREAMING_SIGNED, "STREAMING-UNSIGNED-PAYLOAD-TRAILER"):
+            raise _Reject("not-implemented", f"x-amz-content-sha256 '{sha[:60]}' is not supported: the emulator"
+                                             f" verifies {STREAMING_SIGNED} chunk signatures, not trailer or"
+                                             " SigV4a signatures", style)
+
+    def _read_decided_body(self, head: RequestHead, parts: SignedRequestParts, style: WireStyle) -> bytes:
+        """An S3 body the decision reads (DeleteObjects), whole and checked against its signed hash."""
+        if head.framing.content_length is not None and head.framing.content_length > MAX_DECIDED_BODY:
+            self.close_connection = True
+            raise _Reject("too-large", f"a body of {head.framing.content_length} bytes is larger than"
+                                       f" {MAX_DECIDED_BODY} for this operation", style)
+        if (parts.content_sha256 or "").startswith("STREAMING-"):
+            raise _Reject("not-implemented", "this operation's body is read to decide it: send it whole, not"
+                                             " aws-chunked", style)
+        if head.expects_continue:
+            self._send_continue()
+        data = bytearray()
+        for chunk in self._body_chunks(head.framing.content_length, style):
+            data += chunk
+            if len(data) > MAX_DECIDED_BODY:
+                self.close_connection = True
+                raise _Reject("too-large", f"the body is larger than {MAX_DECIDED_BODY} bytes", style)
+        self._body_consumed = True
+        if is_hex_sha256(parts.content_sha256) and hashlib.sha256(data).hexdigest() != parts.content_sha256:
+            raise _Reject("payload-mismatch", "The provided 'x-amz-content-sha256' header does not match what was"
+                                              " computed.", style)
+        return bytes(data)
 
     def _read_head(self, fields: list[tuple[str, str]], style: WireStyle) -> RequestHead:
         # Only the defects of the header lines themselves (the parser also judges MIME bodies it never saw).
@@ -407,10 +462,20 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         if held is not None:
             yield held
 
+    def _signed_chunks(self, head: RequestHead, parts: SignedRequestParts, secret_access_key: str,
+                       style: WireStyle) -> Iterator[bytes]:
+        decoded = head.header("x-amz-decoded-content-length")
+        if not decoded.isdigit() or len(decoded) > 18:
+            raise _Reject("validation", "an aws-chunked body needs x-amz-decoded-content-length (digits)", style)
+        signing = ChunkSigning(signing_key(secret_access_key, parts.scope), parts.amz_date, parts.scope.text,
+                               parts.signature.lower())
+        return SignedChunkStream(signing, int(decoded)).verified(self._body_chunks(head.framing.content_length,
+                                                                                   style))
+
     # -- forwarding ------------------------------------------------------------------------------------
 
     def _forward(self, emulator: Emulator, head: RequestHead, call: ServiceCall, parts: SignedRequestParts,
-                 body: bytes | None, style: WireStyle) -> int:
+                 body: bytes | None, style: WireStyle, secret_access_key: str) -> int:
         target, forwarded = forwarded_head(head, call, getattr(emulator.upstream, "authority", None))
         if body is not None:
             sent = call.forward_body if call.forward_body is not None else body
@@ -422,7 +487,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             if head.expects_continue:
                 self._send_continue()
             expected = parts.content_sha256 if is_hex_sha256(parts.content_sha256) else None
-            if length == 0 and expected is None:
+            if parts.content_sha256 == STREAMING_SIGNED:
+                stream = self._signed_chunks(head, parts, secret_access_key, style)
+                request = UpstreamRequest(self.command, target, forwarded, stream, length)
+            elif length == 0 and expected is None:
                 request = UpstreamRequest(self.command, target, forwarded, b"", 0)
             else:
                 request = UpstreamRequest(self.command, target, forwarded,
