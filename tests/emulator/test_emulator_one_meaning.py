@@ -285,3 +285,21 @@ def test_an_upstream_that_is_not_a_url_is_a_one_line_usage_error() -> None:
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == ["accesspath: error: --upstream 'http://[' is not a URL: Invalid IPv6"
                                                 " URL"]
+
+
+# -- S3 copy sources --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("source", ["//lab-allowed/lab-denied/secret", "lab-allowed/x#/../lab-denied/secret",
+                                    "lab-allowed/lab-denied/secret?x=1"])
+def test_a_copy_source_another_reader_takes_apart_differently_is_refused(
+        source: str, lab: RunningEmulator, moto: MotoRecord) -> None:
+    # Read as a URL (moto does), '//lab-allowed/lab-denied/secret' is host lab-allowed and path
+    # /lab-denied/secret: the copy would be decided as a read of lab-allowed and copy lab-denied's object.
+    boto3.client("s3", endpoint_url=moto.url, region_name=REGION, aws_access_key_id="direct",
+                 aws_secret_access_key="direct").put_object(Bucket="lab-denied", Key="secret", Body=b"secret")
+    before, mark = len(lab.log_entries(at_least=0, timeout=0)), moto.mark()
+    status, _, data = _send(lab, "PUT", "/lab-allowed/stolen", [*_s3_fields(b""), ("X-Amz-Copy-Source", source)],
+                            service="s3")
+    assert status == 400 and b"<Code>InvalidRequest</Code>" in data and b"x-amz-copy-source" in data
+    assert _last_entry(lab, before)["decision"] == "error"
+    assert _executed(moto, mark, "s3") == [] and "stolen" not in _keys(moto, "lab-allowed")

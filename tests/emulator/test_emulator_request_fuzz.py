@@ -176,7 +176,8 @@ def _mutations(authority: str) -> st.SearchStrategy[Callable[[Draft], None]]:
         ("Content-Type", "multipart/form-data; boundary=x"), ("Content-Type", "Application/X-WWW-Form-URLEncoded"),
         ("Content-Length", "0"), ("Content-Length", "5"), ("Transfer-Encoding", "chunked"),
         ("Host", "lab-denied.example"), ("Host", f"lab-denied.localhost:{port}"), ("Host", authority),
-        ("X-Amz-Copy-Source", "lab-denied/secret"), ("Expect", "100-continue"), ("Expect", "nothing"),
+        ("X-Amz-Copy-Source", "lab-denied/secret"), ("X-Amz-Copy-Source", "//lab-allowed/lab-denied/secret"),
+        ("X-Amz-Copy-Source", "lab-allowed/k?x=1#/lab-denied/secret"), ("Expect", "100-continue"), ("Expect", "nothing"),
     ])
 
     def add_field(field: tuple[str, str]) -> Callable[[Draft], None]:

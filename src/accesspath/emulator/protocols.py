@@ -232,6 +232,8 @@ def _identify_in(model: Any, method: str, raw_path: str, query_pairs: Sequence[t
             if bucket and not _S3_BUCKET.fullmatch(bucket):
                 raise UnknownCall("ambiguous", f"'{unquote(bucket)[:70]}' is not a bucket name (bucket names are"
                                                " never percent-encoded)", style)
+        if name == "s3" and "x-amz-copy-source" in headers:
+            _check_copy_source(headers["x-amz-copy-source"], style)
         operation, params = _match_route(model, method, path, query_pairs, headers)
         members = model.operation_model(operation).input_shape
         if protocol == "rest-json" and body and members is not None and not members.serialization.get("payload"):
@@ -247,6 +249,20 @@ def _identify_in(model: Any, method: str, raw_path: str, query_pairs: Sequence[t
 # S3 bucket names, with the legacy us-east-1 rules (upper case, underscores, up to 255 characters):
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 _S3_BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{1,253}[A-Za-z0-9]")
+
+
+# x-amz-copy-source: "bucket/key" or "/bucket/key", URL-encoded, optionally "?versionId=ID" (Amazon S3
+# API Reference, CopyObject). Servers that read it as a URL take "//a/b" as host "a", and end the key
+# at any "?" or "#": only the documented form is accepted.
+_COPY_SOURCE = re.compile(r"/?(?P<bucket>[A-Za-z0-9][A-Za-z0-9._\-]{1,253}[A-Za-z0-9])/(?P<key>[^?#]+)"
+                          r"(?:\?versionId=[^&#?=]+)?")
+
+
+def _check_copy_source(value: str, style: WireStyle) -> None:
+    if _COPY_SOURCE.fullmatch(value) is None:
+        raise UnknownCall("ambiguous", f"x-amz-copy-source '{value[:100]}' is not 'bucket/key' (URL-encoded) with an"
+                                       " optional '?versionId=': other readers take it apart differently (access"
+                                       " point ARNs are not supported)", style)
 
 
 def _check_rpc_request(service: str, method: str, raw_path: str, virtual_host_label: str | None,
