@@ -202,11 +202,14 @@ def send_raw(url: str, method: str, target: str, fields: list[tuple[str, str]], 
         fields = [*fields, ("Content-Length", str(len(body)))]
     head += "".join(f"{name}: {value}\r\n" for name, value in fields) + "\r\n"
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
-        sock.sendall(head.encode("utf-8", "surrogateescape") + body)
-        sock.shutdown(socket.SHUT_WR)
+        try:
+            sock.sendall(head.encode("utf-8", "surrogateescape") + body)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass            # the server answered and closed before the whole body was sent
         response = http.client.HTTPResponse(sock, method=method)
         try:
             response.begin()
-        except (http.client.RemoteDisconnected, ConnectionResetError):
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
             return None, {}, b""
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()

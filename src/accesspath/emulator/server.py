@@ -57,6 +57,7 @@ from accesspath.emulator.s3_bodies import (
     with_body_params,
 )
 from accesspath.emulator.sigv4 import (
+    EMPTY_SHA256,
     SignatureProblem,
     SignedRequestParts,
     check_time,
@@ -286,8 +287,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._log(emulator, caller, call, outcome, "allowed", status, None, request_id)
         except _Reject as reject:
             status = self._send_error(reject.style, reject.kind, reject.message, request_id)
-            decision = outcome.decision if outcome is not None else "error"
-            self._log(emulator, caller, call, outcome, decision, status, None if outcome else reject.message,
+            # Refused after an allowed decision (a body that fails its signature on the way): an error.
+            decided = outcome is not None and not outcome.allowed
+            decision = outcome.decision if decided and outcome is not None else "error"
+            self._log(emulator, caller, call, outcome, decision, status, None if decided else reject.message,
                       request_id)
         except _ClientGone:
             self.close_connection = True
@@ -487,6 +490,10 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             if head.expects_continue:
                 self._send_continue()
             expected = parts.content_sha256 if is_hex_sha256(parts.content_sha256) else None
+            if length == 0 and expected not in (None, EMPTY_SHA256):
+                # Nothing to hold back: an empty body is complete upstream as soon as the head is sent.
+                raise _Reject("payload-mismatch", "The provided 'x-amz-content-sha256' header does not match what"
+                                                  " was computed.", style)
             if parts.content_sha256 == STREAMING_SIGNED:
                 stream = self._signed_chunks(head, parts, secret_access_key, style)
                 request = UpstreamRequest(self.command, target, forwarded, stream, length)
