@@ -281,7 +281,7 @@ def _check_rpc_request(service: str, method: str, raw_path: str, virtual_host_la
 def json_for_forwarding(document: Mapping[str, Any]) -> bytes:
     """The decided JSON document as the upstream gets it: no '&' or '=' outside escapes, so a server
     that falls back to reading the body as a form finds no parameters in it."""
-    text = json.dumps(document, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    text = _FORWARDED_JSON.encode(document)
     return text.replace("&", "\\u0026").replace("=", "\\u003d").encode("ascii")
 
 
@@ -291,7 +291,7 @@ def _json_body(body: bytes | None, style: WireStyle) -> dict[str, Any]:
     if not body:
         return {}
     try:
-        document = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_names, parse_constant=_no_constant)
+        document = _STRICT_JSON.decode(body.decode("utf-8"))
     except _RepeatedName as repeated:
         raise UnknownCall("ambiguous", f"the JSON body names '{str(repeated)[:60]}' twice in one object: servers"
                                        " disagree on which value counts", style) from None
@@ -318,6 +318,10 @@ def _unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+_STRICT_JSON = json.JSONDecoder(object_pairs_hook=_unique_names, parse_constant=_no_constant)
+_FORWARDED_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False)
 
 
 def form_pairs(body: bytes, style: WireStyle) -> list[tuple[str, str]]:
