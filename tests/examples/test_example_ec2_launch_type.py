@@ -95,3 +95,29 @@ def test_a_script_fetched_at_boot_leaves_instance_credentials_undetermined(capsy
     [result] = out["results"]
     assert code == 3 and result["decision"] == "undetermined"
     assert "fetches and runs configuration at boot" in json.dumps(result)
+
+
+def test_access_shows_both_kinds_of_credentials(capsys) -> None:
+    code, out = run(capsys, "access", TEMPLATE, "--from", "WorkerService", "--service", "s3")
+    kinds = {c["kind"]: c for c in out["credentials"]}
+    assert kinds["task role"]["status"] == "delivered" and kinds["task role"]["role"] == "worker-task-role"
+    assert kinds["instance role"]["status"] == "blocked" and kinds["instance role"]["role"] == "ecs-container-instance"
+    code, out = run(capsys, "access", TEMPLATE, "--from", "WorkerService", "--credentials", "instance")
+    assert out["services"] == [] and "blocked" in out["notes"][0]
+    code, out = run(capsys, "access", TEMPLATE, "--from", "WorkerService", "--credentials", "instance", *OPEN_IMDS,
+                    "--service", "ecr")
+    [ecr] = out["services"]
+    assert any(a["action"] == "ecr:GetAuthorizationToken" for a in ecr["allowed"])
+    assert out["caller"]["principal"].startswith("arn:aws:sts::123456789012:assumed-role/ecs-container-instance/")
+
+
+def test_launch_check_notes_and_report_name_the_container_credentials(capsys, tmp_path) -> None:
+    code, report = run(capsys, "launch-check", TEMPLATE, "--service", "ApiService", *OPEN_IMDS)
+    assert code == 0
+    assert any("instance role ecs-container-instance: reachable" in n and "ECS_AWSVPC_BLOCK_IMDS=true" in n
+               for n in report["notes"])
+    page = tmp_path / "report.html"
+    assert main(["report", TEMPLATE, "-o", str(page)]) == 0
+    html = page.read_text()
+    assert "Auto Scaling group, container instance of cluster workers" in html
+    assert "instance role ecs-container-instance: blocked" in html

@@ -32,6 +32,10 @@ def register(subparsers: Any) -> None:
     add_key_policy_argument(parser)
     parser.add_argument("--from", dest="caller", required=True, metavar="ID",
                         help="the caller: an ECS service, task definition, EC2 instance or IAM role")
+    parser.add_argument("--credentials", choices=("task", "instance"), default="task",
+                        help="with --from an ECS service on EC2 container instances: as its task role (the default)"
+                             " or as the instance role its containers reach through IMDS (nothing, with the reason,"
+                             " where the instance blocks it for the task's network mode)")
     parser.add_argument("--service", action="append", default=None, metavar="PREFIX",
                         help="only these service prefixes (repeatable), e.g. --service logs")
     parser.add_argument("--resource-account", default=None,
@@ -41,20 +45,40 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from accesspath.environment.access import caller_access
-    from accesspath.environment.callers import resolve_caller
+    from accesspath.environment.callers import instance_credentials_caller, resolve_caller
+    from accesspath.environment.container_credentials import container_credentials
     from accesspath.environment.decide import Decider
 
     env = load_environment_from_args(args)
-    caller = resolve_caller(env, args.caller)
+    if args.credentials == "instance":
+        caller, reach = instance_credentials_caller(env, args.caller)
+    else:
+        caller, reach = resolve_caller(env, args.caller), None
     decider = Decider(env, endpoint_services_from_args(args), resource_account=args.resource_account,
                       assume_default_key_policy=args.assume_default_key_policy)
-    report = caller_access(decider, caller, services=args.service)
+    # An EC2 service's containers can use two kinds of credentials: say which they get.
+    sources = (container_credentials(caller.task_definition, caller.instance)
+               if caller.kind == "ecs-service" and caller.instance is not None else ())
+    if reach is not None and not reach.reachable:
+        # The containers cannot get the instance role (or it is undetermined): nothing to decide with it.
+        report = replace(caller_access(decider, caller, services=[]),
+                         notes=(f"the instance role is {reach.status} for the service's containers: {reach.reason}",))
+    else:
+        report = caller_access(decider, caller, services=args.service)
     if args.format == "json":
-        json.dump(access_json(report), sys.stdout, indent=2)
+        json.dump({**access_json(report), "credentials": [
+            {"kind": c.kind, "role": c.role, "status": c.status, "reason": c.reason, "fix": c.fix or None}
+            for c in sources]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    sys.stdout.write(access_text(report))
+    text = access_text(report)
+    if sources:
+        header, _, rest = text.partition("\n")
+        text = header + "\n" + "".join(f"  credentials: {c.describe()}\n" for c in sources) + rest
+    sys.stdout.write(text)
     return 0
 
 

@@ -65,7 +65,7 @@ def resolve_caller(env: Environment, ref: str, *, subnet: str | None = None,
             task = _task_definition(env, service.task_definition)
             role = _role(env, task.task_role_name if task else None)
             host = service_host(env, service, task)
-            placement = override or _service_placement(service, task, host)
+            placement = override or service_placement(service, task, host)
             if role is None and host is not None:
                 raise UsageError(f"'{service.name}' has no task role: its containers get the instance role of"
                                  f" {host.logical_id or host.id} through IMDS where it is not blocked (ask with"
@@ -110,8 +110,9 @@ def service_host(env: Environment, service: EcsService, task: TaskDefinition | N
     return placed[0] if placed else None
 
 
-def _service_placement(service: EcsService, task: TaskDefinition | None,
-                       host: Instance | None) -> CallerPlacement | None:
+def service_placement(service: EcsService, task: TaskDefinition | None,
+                      host: Instance | None) -> CallerPlacement | None:
+    """Where a service's task sits in the network: its awsvpc subnet, or its container instance's."""
     if host is not None and network_mode(task) != "awsvpc":
         # bridge and host tasks use the container instance's network.
         return CallerPlacement(host.subnet_id, host.security_group_ids, host.public_ip) if host.subnet_id else None
@@ -139,7 +140,7 @@ def instance_credentials_caller(env: Environment, ref: str, *, subnet: str | Non
     if role is None:
         raise UsageError(f"container instance '{host.logical_id or host.id}' has no instance profile role in the"
                          " templates")
-    placement = (CallerPlacement(subnet, security_groups) if subnet else _service_placement(service, task, host))
+    placement = (CallerPlacement(subnet, security_groups) if subnet else service_placement(service, task, host))
     principal = principal_from_arn(f"arn:{env.partition}:sts::{role.account}:assumed-role/{role.name}/{host.id}")
     caller = Caller("ecs-service", ref, role, principal, placement, task_definition=task, service=service,
                     instance=host)

@@ -115,7 +115,7 @@ def task_role_delivery(instance: Instance, mode: str) -> TaskRoleDelivery:
     if value == "false":
         return TaskRoleDelivery(False, f"{instance.logical_id or instance.id} sets {setting}=false: {mode} containers"
                                        " get no task role credentials and fall back to the instance role")
-    return TaskRoleDelivery(True, f"{setting} is on (the ECS-optimized AMI's default)" if not value
+    return TaskRoleDelivery(True, f"{setting} not set: on, as the ECS-optimized AMIs set it" if not value
                             else f"{setting}={value}")
 
 
@@ -150,3 +150,35 @@ def service_instances(env: Environment, service: EcsService) -> tuple[list[Insta
         if instance.cluster == cluster:
             placed.append(instance)
     return placed, unknown
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialSource:
+    """One kind of credentials a container of an EC2 task can use, and whether it gets them."""
+
+    kind: str            # "task role" or "instance role"
+    role: str | None     # the role's name
+    status: str          # task role: "delivered" or "none"; instance role: "reachable", "blocked", "undetermined"
+    reason: str
+    fix: str = ""
+
+    def describe(self) -> str:
+        role = f" {self.role}" if self.role else ""
+        fix = f"; to close it: {self.fix}" if self.fix and self.status != "blocked" else ""
+        return f"{self.kind}{role}: {self.status} — {self.reason}{fix}"
+
+
+def container_credentials(task: TaskDefinition | None, instance: Instance) -> tuple[CredentialSource, ...]:
+    """Both kinds of credentials a container of ``task`` on ``instance`` can use (ECS guide, "Task IAM role")."""
+    mode = network_mode(task)
+    out = []
+    if task is not None and task.task_role_name:
+        delivery = task_role_delivery(instance, mode)
+        out.append(CredentialSource(
+            "task role", task.task_role_name, "delivered" if delivery.delivered else "none",
+            f"the agent serves it at 169.254.170.2 ({delivery.reason})" if delivery.delivered else delivery.reason))
+    else:
+        out.append(CredentialSource("task role", None, "none", "the task definition has no TaskRoleArn"))
+    reach = instance_role_reach(instance, mode)
+    out.append(CredentialSource("instance role", instance.role_name, reach.status, reach.reason, reach.fix))
+    return tuple(out)

@@ -25,6 +25,7 @@ from accesspath.environment.callers import Caller, task_id_for
 from accesspath.environment.container_credentials import (
     NO_INSTANCES_MESSAGE,
     cluster_name,
+    container_credentials,
     network_mode,
     service_instances,
     uses_ec2,
@@ -193,6 +194,9 @@ class LaunchChecker:
                 raise UsageError(f"container instance '{host.logical_id or host.id}' has no subnet in the templates")
             placement = CallerPlacement(host.subnet_id, host.security_group_ids, host.public_ip)
         report = self.check(task, placement, service=service, launch_type="EC2", host=host)
+        # What the running containers can sign with: not a launch step, but what the task gets once started.
+        notes += [f"credentials on {host.logical_id or host.id}: {source.describe()}"
+                  for source in container_credentials(task, host)]
         return LaunchReport(subject, kind, tuple(pre) + report.steps, tuple(notes) + report.notes)
 
     def for_task_definition(self, ref: str, subnet: str, security_groups: tuple[str, ...] = (),

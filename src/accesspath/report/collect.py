@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from accesspath.catalog.calls import IamRequest
 from accesspath.engine import AuthorizationResult, Decision, StatementMatch
-from accesspath.environment.callers import Caller, resolve_caller
+from accesspath.environment.callers import Caller, resolve_caller, service_host, service_placement
 from accesspath.environment.decide import CallDecision, Decider
 from accesspath.environment.model import (
     EcsService,
@@ -135,7 +135,14 @@ class _Builder:
         except UsageError as error:
             return ServiceLaunch(node, name, service.launch_type or "-", False, (), error=str(error),
                                  service_name=service.name)
-        placement = CallerPlacement(service.subnet_ids[0], service.security_group_ids, service.assign_public_ip)
+        task = next((t for t in self.env.task_definitions.values()
+                     if service.task_definition in (t.logical_id, t.family, t.arn)), None)
+        # An EC2 service's bridge or host tasks sit on their container instance's network.
+        placement = service_placement(service, task, service_host(self.env, service, task))
+        if placement is None:
+            return ServiceLaunch(node, name, report.launch_type, report.ready, (), report.notes,
+                                 error="the service's tasks have no network placement in the templates",
+                                 service_name=service.name)
         flows = tuple(self._step_flow(node, step, placement) for step in report.steps)
         return ServiceLaunch(node, name, report.launch_type, report.ready, flows, report.notes,
                              service_name=service.name)
@@ -292,10 +299,14 @@ class _Builder:
                 f" {'ready' if launch.ready else 'NOT READY'}", status)
         for requests, instance in zip(instances, _sorted_instances(env)):
             status = _worst((f.status for f in requests.flows), CALLER_PRECEDENCE) if requests.flows else None
+            kind = {"auto-scaling-group": "Auto Scaling group", "spot-fleet": "spot fleet"}.get(instance.source,
+                                                                                              "EC2 instance")
+            if instance.cluster is not None:
+                kind = f"{kind}, container instance of cluster {instance.cluster}"
             nodes[requests.node] = Node(
-                requests.node, Column.CALLERS, "instance", "EC2 instance", requests.name,
+                requests.node, Column.CALLERS, "instance", kind, requests.name,
                 instance.role_name or "no instance profile", instance.id,
-                f"EC2 instance {instance.id} in {instance.subnet_id or 'no subnet'} as {requests.principal}", status)
+                f"{kind} {instance.id} in {instance.subnet_id or 'no subnet'} as {requests.principal}", status)
         for subnet in env.subnets.values():
             nodes[f"subnet:{subnet.id}"] = Node(
                 f"subnet:{subnet.id}", Column.SUBNETS, "subnet", f"subnet · {subnet.cidr or 'no CIDR'}", subnet.id,
