@@ -19,7 +19,10 @@ from accesspath.simulate import simulate
 from policy_strategies import ELEMENTS, OPERATOR_FAMILIES, features, request
 from reference_evaluator import evaluate
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: the same examples on every run, so CI answers the same as the last local run (a
+# disagreement hypothesis finds with another seed is an exactness question to settle, not noise).
+SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 def decisions(result):
@@ -103,7 +106,7 @@ def test_generated_requests_reach_every_decision_and_family():
     assert set(ELEMENTS) | set(OPERATOR_FAMILIES) <= seen, sorted(set(ELEMENTS) | set(OPERATOR_FAMILIES) - seen)
 
 
-@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=75, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(request())
 def test_explain_does_not_change_the_result(req):
     plain = simulate(copy.deepcopy(req))
@@ -112,7 +115,7 @@ def test_explain_does_not_change_the_result(req):
     assert strip == [{k: v for k, v in r.items() if k != "Explanation"} for r in plain["EvaluationResults"]]
 
 
-@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=75, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(request(callers=("user", "session", "role", "federated")))
 def test_an_identity_deny_star_always_denies(req):
     deny_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]}
@@ -123,7 +126,7 @@ def test_an_identity_deny_star_always_denies(req):
         assert decision == ("allowed" if action.lower() in PERMISSION_NOT_REQUIRED else "explicitDeny")
 
 
-@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=75, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(request(callers=("user", "session", "service")))
 def test_without_allow_statements_nothing_is_allowed(req):
     # (The account root needs no identity policy, so it is left out here.)
@@ -134,7 +137,7 @@ def test_without_allow_statements_nothing_is_allowed(req):
     assert "allowed" not in [d for (a, _), d in found.items() if a.lower() not in PERMISSION_NOT_REQUIRED]
 
 
-@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=75, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(request())
 def test_removing_deny_statements_never_takes_an_allow_away(req):
     def drop_denies(doc):
@@ -148,7 +151,7 @@ def test_removing_deny_statements_never_takes_an_allow_away(req):
             assert after[key] == "allowed", key
 
 
-@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=75, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(request(), st.randoms(use_true_random=False), st.booleans())
 def test_order_and_form_of_policies_do_not_matter(req, rnd, as_text):
     # Statements are a set, policies of one kind are a set, and a policy given as JSON text means
@@ -167,7 +170,7 @@ def test_order_and_form_of_policies_do_not_matter(req, rnd, as_text):
     assert decisions(simulate(changed)) == decisions(simulate(copy.deepcopy(req)))
 
 
-@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=75, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(request())
 def test_matched_statements_fit_the_decision(req):
     # docs/simulate.md: "the denying statements for an explicit deny, the allowing statements of
@@ -186,7 +189,7 @@ def test_matched_statements_fit_the_decision(req):
                 assert effects == {"Allow"}, r
 
 
-@settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=75, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(request())
 def test_each_action_and_resource_is_decided_on_its_own(req):
     # A request with several actions and resources is a batch of independent questions.

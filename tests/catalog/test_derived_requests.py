@@ -96,10 +96,11 @@ def test_an_unknown_resource_is_undetermined_where_a_scoped_statement_could_deci
     scoped = [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
               {"Effect": "Deny", "Action": "kms:ReEncrypt*", "Resource": "arn:aws:kms:*:*:key/secret"}]
     assert {d for _, _, d in decide(scoped, call)} == {"undetermined"}
-    # Every statement applies to every key, or to none: the answer on '*' stands.
+    # Every statement applies to every key, or to none: the answer on '*' stands. (It is a denial: a KMS
+    # key's own policy must allow too, and none is given here; KMS developer guide, "Key policies".)
     unscoped = [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"},
                 {"Effect": "Deny", "Action": "kms:*", "Resource": "arn:aws:s3:::bucket/*"}]
-    assert {d for _, _, d in decide(unscoped, call)} == {"allowed"}
+    assert {d for _, _, d in decide(unscoped, call)} == {"implicitDeny"}
     # A Deny on every resource denies whichever key it is.
     denied = [{"Effect": "Allow", "Action": "kms:*", "Resource": "arn:aws:kms:*:*:key/a"},
               {"Effect": "Deny", "Action": "kms:*", "Resource": "*"}]

@@ -158,7 +158,8 @@ def test_witnesses_replay_on_conformance_policies(case_id: str, document: object
 UNSETTLED: list[int] = []
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(simulate_request())
 def test_solver_answers_hold_on_generated_requests(document: dict) -> None:
     """Random policies and requests: every answer the solver gives holds. A question it cannot settle
