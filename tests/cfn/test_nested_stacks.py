@@ -72,8 +72,10 @@ def test_parameters_pass_down_and_outputs_come_back() -> None:
 
 def test_the_environment_sees_the_children_resources() -> None:
     env = build_environment(load_stacks([MASTER]))
-    service = env.services["Service"]
+    service = next(s for s in env.services.values() if s.logical_id == "Service")
     assert service.subnet_ids == tuple(env.subnets)
+    # No ServiceName: CloudFormation generates STACK-LOGICALID-SUFFIX; the stack is named by its path.
+    assert service.name.startswith("master-App-") and service.stack == "master/App"
     task = env.task_definitions["app"]
     assert task.task_role_name == "master-task-role"
     assert "master-task-role" in env.roles

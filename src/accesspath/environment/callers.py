@@ -8,7 +8,9 @@ id (seed 004: ``assumed-role/ec2-logs-fullaccess-role/i-...``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from accesspath.engine.request import RequestPrincipal, principal_from_arn
 from accesspath.environment.container_credentials import (
@@ -27,6 +29,8 @@ from accesspath.environment.model import (
 )
 from accesspath.environment.network import CallerPlacement
 from accesspath.errors import UsageError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,8 @@ def resolve_caller(env: Environment, ref: str, *, subnet: str | None = None,
     security_groups = tuple(env.network_object("security-group", g) or g for g in security_groups)
     override = CallerPlacement(subnet, security_groups) if subnet else None
 
-    for service in env.services.values():
-        if ref in (service.logical_id, service.name):
+    service = find_service(env, ref, "--from")
+    if service is not None:
             task = _task_definition(env, service.task_definition)
             role = _role(env, task.task_role_name if task else None)
             host = service_host(env, service, task)
@@ -72,8 +76,8 @@ def resolve_caller(env: Environment, ref: str, *, subnet: str | None = None,
                                  " --credentials instance), or set TaskRoleArn on the task definition")
             return Caller("ecs-service", ref, role, _task_principal(env, role, service.name), placement,
                           task_definition=task, service=service, instance=host)
-    for task in env.task_definitions.values():
-        if ref in (task.logical_id, task.family, task.arn):
+    task = find_task_definition(env, ref, "--from")
+    if task is not None:
             role = _role(env, task.task_role_name)
             return Caller("task-definition", ref, role, _task_principal(env, role, task.family), override,
                           task_definition=task)
@@ -127,7 +131,7 @@ def instance_credentials_caller(env: Environment, ref: str, *, subnet: str | Non
                                 security_groups: tuple[str, ...] = ()) -> tuple[Caller, ImdsReach]:
     """``--credentials instance``: a container of service ``ref`` using the instance role it gets from IMDS,
     and whether it can reach it (ECS guide, "Task IAM role"; see ``container_credentials``)."""
-    service = next((s for s in env.services.values() if ref in (s.logical_id, s.name)), None)
+    service = find_service(env, ref, "--from")
     if service is None:
         raise UsageError(f"--credentials instance needs --from to name an ECS service of the EC2 launch type;"
                          f" '{ref}' is not a service")
@@ -168,9 +172,39 @@ def candidates(env: Environment) -> list[str]:
     return names
 
 
+def _qualified(stack: str | None, logical_id: str | None, name: str) -> str:
+    return f"{stack}/{logical_id}" if stack and logical_id else name
+
+
+def find_service(env: Environment, ref: str, option: str) -> EcsService | None:
+    """The ECS service named ``ref`` (logical id, name or Stack/LogicalId); two stacks' services of one
+    logical id are never merged: naming only the logical id is then an error listing both."""
+    found = [s for s in env.services.values()
+             if ref in (s.logical_id, s.name, _qualified(s.stack, s.logical_id, s.name))]
+    return _one(found, ref, option, "ECS services", lambda s: _qualified(s.stack, s.logical_id, s.name))
+
+
+def find_task_definition(env: Environment, ref: str, option: str) -> TaskDefinition | None:
+    """The task definition named ``ref`` (logical id, family, ARN or Stack/LogicalId), as :func:`find_service`."""
+    found = [t for t in env.task_definitions.values()
+             if ref in (t.logical_id, t.family, t.arn, _qualified(t.stack, t.logical_id, t.family))]
+    return _one(found, ref, option, "task definitions", lambda t: _qualified(t.stack, t.logical_id, t.family))
+
+
+def _one(found: list[T], ref: str, option: str, what: str, qualified: Callable[[T], str]) -> T | None:
+    if len(found) > 1:
+        names = ", ".join(sorted(qualified(item) for item in found))
+        raise UsageError(f"{option} '{ref}' names {len(found)} {what}: {names}; give one as Stack/LogicalId")
+    return found[0] if found else None
+
+
 def _task_definition(env: Environment, ref: str) -> TaskDefinition | None:
+    # A service's TaskDefinition is the ARN (Ref), so two stacks' task definitions are told apart.
     for task in env.task_definitions.values():
-        if ref in (task.logical_id, task.family, task.arn):
+        if ref == task.arn:
+            return task
+    for task in env.task_definitions.values():
+        if ref in (task.logical_id, task.family):
             return task
     return None
 

@@ -133,6 +133,11 @@ class _Builder:
     def physical(self, resource: Resource) -> str:
         return resource.physical_id if isinstance(resource.physical_id, str) else resource.logical_id
 
+    def stack_path(self, resource: Resource) -> str | None:
+        """How users name the resource's stack: its name, or PARENT/LOGICALID for a nested stack."""
+        stack = self.stacks.stack(resource.stack) if resource.stack else None
+        return stack.qualified_name if stack is not None else (resource.stack or None)
+
     def attribute(self, resource: Resource, name: str) -> str | None:
         value = resource.attributes.get(name)
         return value if isinstance(value, str) else None
@@ -239,8 +244,10 @@ class _Builder:
 
         tasks = {}
         for r in by_type.get("AWS::ECS::TaskDefinition", []):
-            family = self.text(r, "Family") or r.logical_id
             arn = self.physical(r)
+            # Without Family, CloudFormation names the family STACK-LOGICALID-SUFFIX (the ARN's): two stacks'
+            # TaskDefinition resources stay two task definitions.
+            family = self.text(r, "Family") or _family_of(arn) or r.logical_id
             containers = []
             definitions = r.property("ContainerDefinitions")
             for item in (definitions.value if definitions is not None and definitions.is_array else ()):
@@ -259,15 +266,17 @@ class _Builder:
             tasks[family] = TaskDefinition(
                 family, arn, self.role_reference(r, "TaskRoleArn", roles), self.role_reference(r, "ExecutionRoleArn", roles),
                 self.text(r, "NetworkMode"), self.texts(r, "RequiresCompatibilities"), tuple(containers),
-                r.logical_id, r.position)
+                r.logical_id, r.position, self.stack_path(r))
 
         services = {}
         cluster_defaults = default_capacity_providers(self, by_type)
         for r in by_type.get("AWS::ECS::Service", []):
             network = self.member(r.property("NetworkConfiguration"), "AwsvpcConfiguration")
-            name = self.text(r, "ServiceName") or r.logical_id
+            # Without ServiceName, CloudFormation generates the name (STACK-LOGICALID-SUFFIX).
+            name = self.text(r, "ServiceName") or self.attribute(r, "Name") or r.logical_id
             task_ref = self.text(r, "TaskDefinition") or ""
-            task = next((t for t in tasks.values() if task_ref in (t.arn, t.family, t.logical_id)), None)
+            task = next((t for t in tasks.values() if task_ref == t.arn), None) or next(
+                (t for t in tasks.values() if task_ref in (t.family, t.logical_id)), None)
             cluster = service_cluster(self, r)
             services[name] = EcsService(
                 name, cluster, task.family if task else task_ref,
@@ -277,7 +286,7 @@ class _Builder:
                               keep_unresolved=True),
                 (self.member_text(network, "AssignPublicIp") or "DISABLED") == "ENABLED",
                 self.flag(r, "EnableExecuteCommand", False), r.logical_id, r.position,
-                service_capacity_providers(self, r, cluster, cluster_defaults))
+                service_capacity_providers(self, r, cluster, cluster_defaults), self.stack_path(r))
 
         holders = self.resource_holders(by_type)
         env = Environment(
@@ -543,6 +552,13 @@ class _Builder:
             name = self.physical(r)
             add("ssm-parameter", r, f"arn:{partition}:ssm:{region}:{account}:parameter/{name.lstrip('/')}", name)
         return holders
+
+
+def _family_of(arn: str) -> str | None:
+    """``FAMILY`` of ``arn:...:task-definition/FAMILY:REVISION``."""
+    if ":task-definition/" not in arn:
+        return None
+    return arn.rsplit(":task-definition/", 1)[1].rsplit(":", 1)[0] or None
 
 
 def _int(text: str | None) -> int | None:

@@ -213,6 +213,7 @@ class TaskDefinition:
     containers: tuple[Container, ...] = ()
     logical_id: str | None = None
     position: Position | None = None
+    stack: str | None = None           # the stack (a nested one as PARENT/LOGICALID) that declares it
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +230,7 @@ class EcsService:
     logical_id: str | None = None
     position: Position | None = None
     capacity_providers: tuple[str, ...] = ()   # its capacity provider strategy (or the cluster's default one)
+    stack: str | None = None           # the stack (a nested one as PARENT/LOGICALID) that declares it
 
 
 @dataclass(frozen=True, slots=True)

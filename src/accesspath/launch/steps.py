@@ -21,7 +21,7 @@ from accesspath.engine import (
     authorize,
     principal_from_arn,
 )
-from accesspath.environment.callers import Caller, task_id_for
+from accesspath.environment.callers import Caller, find_service, find_task_definition, task_id_for
 from accesspath.environment.container_credentials import (
     NO_INSTANCES_MESSAGE,
     cluster_name,
@@ -126,7 +126,7 @@ class LaunchChecker:
     # -- entry points ------------------------------------------------------------------------
 
     def for_service(self, ref: str, instance: str | None = None) -> LaunchReport:
-        service = next((s for s in self.env.services.values() if ref in (s.logical_id, s.name)), None)
+        service = find_service(self.env, ref, "--service")
         if service is None:
             names = ", ".join(s.logical_id or s.name for s in self.env.services.values()) or "none"
             raise UsageError(f"--service '{ref}' is not an ECS service of the environment (services: {names})")
@@ -218,7 +218,7 @@ class LaunchChecker:
         return LaunchReport(report.subject, report.launch_type, report.steps, tuple(notes) + report.notes)
 
     def _task(self, ref: str) -> TaskDefinition:
-        task = next((t for t in self.env.task_definitions.values() if ref in (t.logical_id, t.family, t.arn)), None)
+        task = find_task_definition(self.env, ref, "--task-definition")
         if task is None:
             names = ", ".join(t.logical_id or t.family for t in self.env.task_definitions.values()) or "none"
             raise UsageError(f"task definition '{ref}' is not in the environment (task definitions: {names})")
