@@ -131,6 +131,11 @@ class Pattern:
     @classmethod
     def compile(cls, text: str, *, mode: str, variables: bool = False,
                 ignore_case: bool = False) -> Pattern:
+        # Patterns are immutable, and the same ones recur across policies ("*", "s3:GetObject").
+        return _compiled_pattern(text, mode, variables, ignore_case)
+
+    @classmethod
+    def _build(cls, text: str, mode: str, variables: bool, ignore_case: bool) -> Pattern:
         tokens = tokenize(text, variables=variables, wildcards=mode != LITERAL)
         if mode == ARN and _literal_colons(tokens) >= 5:
             tokens = _arn_segment_rules(tokens)
@@ -182,6 +187,11 @@ class Pattern:
     @property
     def is_match_all(self) -> bool:
         return self.mode != LITERAL and len(self.tokens) == 1 and self.tokens[0] is _STAR
+
+
+@lru_cache(maxsize=16384)
+def _compiled_pattern(text: str, mode: str, variables: bool, ignore_case: bool) -> Pattern:
+    return Pattern._build(text, mode, variables, ignore_case)
 
 
 def _substitute(variable: Variable, lookup: VariableLookup | None) -> str | None:
