@@ -14,7 +14,7 @@ from accesspath.prove.symbols import Unsupported
 from accesspath.prove.witness import Witness, witness_from_model
 
 # Per case; the whole question has its own budget in the callers.
-CASE_TIMEOUT_MS = 10_000
+CASE_TIMEOUT_MS = 5_000
 
 
 @dataclass(frozen=True)
