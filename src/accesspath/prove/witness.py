@@ -133,18 +133,12 @@ def read_string(model: z3.ModelRef, term: z3.SeqRef) -> str:
 
 def _value_text(model: z3.ModelRef, kind: str, value: FreeValue) -> str:
     malformed = value.malformed is not None and z3.is_true(model.eval(value.malformed, model_completion=True))
-    if kind == NUMERIC:
+    if kind in (NUMERIC, DATE):
         if malformed:
-            return "not-a-number"
+            return "not-a-number" if kind == NUMERIC else "not-a-date"
         assert value.scaled is not None
         scaled = model.eval(value.scaled, model_completion=True).as_long()  # type: ignore[attr-defined]
-        return _decimal(Decimal(scaled) / Decimal(SCALE[NUMERIC]))
-    if kind == DATE:
-        if malformed:
-            return "not-a-date"
-        assert value.scaled is not None
-        scaled = model.eval(value.scaled, model_completion=True).as_long()  # type: ignore[attr-defined]
-        return _decimal(Decimal(scaled) / Decimal(SCALE[DATE]))
+        return _decimal(Decimal(scaled) / Decimal(SCALE[kind]))
     if kind == IP:
         if malformed:
             return "not-an-address"

@@ -111,11 +111,9 @@ class _Builder:
         if attribute in resource.values and resource.values[attribute] is not None:
             return resource.values[attribute]
         if _is_unknown(resource.unknown, attribute):
-            for reference in resource.references.get(attribute, []) if _names_a_resource(attribute) else []:
-                target, _, wanted = reference.rpartition(".")
-                found = self._by_reference(target)
-                if found is not None and wanted in ("id", "arn", "name", "bucket", "key_id"):
-                    return self.identity(found, wanted)
+            referenced = self.referenced(resource, attribute, ("id", "arn", "name", "bucket", "key_id"))
+            if referenced and _names_a_resource(attribute):
+                return referenced[0]
             if attribute in ("id", "arn", "name", "bucket", "key_id") and attribute not in resource.references:
                 return self.identity(resource, attribute)
             return _Unknown(f"{resource.address}.{attribute} is known only after apply")
@@ -126,17 +124,22 @@ class _Builder:
         known = resource.values.get(attribute)
         if isinstance(known, list) and not _is_unknown(resource.unknown, attribute):
             return known
-        resolved = []
-        for reference in resource.references.get(attribute, []):
-            target, _, wanted = reference.rpartition(".")
-            found = self._by_reference(target)
-            if found is not None and wanted in ("id", "arn", "name"):
-                resolved.append(self.identity(found, wanted))
+        resolved = self.referenced(resource, attribute, ("id", "arn", "name"))
         if resolved:
             return resolved
         if isinstance(known, list):
             return [v for v in known if v is not None]
         return []
+
+    def referenced(self, resource: _Resource, attribute: str, wanted: tuple[str, ...]) -> list[Any]:
+        """The ids (ARNs, names) of the plan's resources the configuration wires into ``attribute``."""
+        found = []
+        for reference in resource.references.get(attribute, []):
+            target, _, part = reference.rpartition(".")
+            other = self._by_reference(target)
+            if other is not None and part in wanted:
+                found.append(self.identity(other, part))
+        return found
 
     def identity(self, resource: _Resource, attribute: str) -> Any:
         known = resource.values.get(attribute)
@@ -457,13 +460,7 @@ class _Builder:
         if isinstance(known, list) and known:
             return known
         nested = f"{block_name}.{attribute}"
-        resolved = []
-        for reference in resource.references.get(nested, []):
-            target, _, wanted = reference.rpartition(".")
-            found = self._by_reference(target)
-            if found is not None and wanted == "id":
-                resolved.append(self.identity(found, "id"))
-        return resolved
+        return self.referenced(resource, nested, ("id",))
 
     def _resource_policies(self, document: dict[str, Any]) -> None:
         holders: dict[str, dict[str, Any]] = {}
