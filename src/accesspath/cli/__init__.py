@@ -8,7 +8,6 @@ traceback for bad input.
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import sys
 from collections.abc import Sequence
@@ -37,6 +36,18 @@ COMMAND_MODULES: tuple[str, ...] = (
     "accesspath.cli.diff_cmd",
     "accesspath.cli.snapshot_cmd",
 )
+
+# The command names each module registers, so that a command line loads the one module it names
+# (tests/test_cli_startup.py checks this against what the modules register).
+COMMAND_NAMES: dict[str, str] = {
+    "simulate": "accesspath.cli.simulate_cmd", "catalog": "accesspath.cli.catalog_cmd",
+    "actions": "accesspath.cli.catalog_cmd", "call": "accesspath.cli.call_cmd", "can": "accesspath.cli.can_cmd",
+    "access": "accesspath.cli.access_cmd", "env": "accesspath.cli.env_cmd",
+    "launch-check": "accesspath.cli.launch_check_cmd", "policy": "accesspath.cli.policy_cmd",
+    "validate": "accesspath.cli.validate_cmd", "audit": "accesspath.cli.audit_cmd",
+    "report": "accesspath.cli.report_cmd", "serve": "accesspath.cli.serve_cmd", "run": "accesspath.cli.run_cmd",
+    "prove": "accesspath.cli.prove_cmd", "diff": "accesspath.cli.diff_cmd", "snapshot": "accesspath.cli.snapshot_cmd",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,6 +78,8 @@ class _Parser(argparse.ArgumentParser):
             name = word.split("=", 1)[0]
             if name in self._option_string_actions:
                 continue
+            import difflib
+
             close = difflib.get_close_matches(name, list(self._option_string_actions), n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             hints.append(f"'{name}' is not an option of '{self.prog}'{hint}")
@@ -95,7 +108,9 @@ def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     return current
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line's parser; with ``command``, one that knows that command only (its
+    usage, options and errors are the same), so that running it imports no other command's module."""
     parser = _Parser(
         prog="accesspath",
         description=(
@@ -105,14 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"accesspath {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
+    modules = COMMAND_MODULES
+    if command is not None and COMMAND_NAMES.get(command) in COMMAND_MODULES:
+        modules = (COMMAND_NAMES[command],)
+    for name in modules:
         importlib.import_module(name).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words[0] if words else None)
     # Everything after the first "--" is a command line of its own (an AWS CLI call, a program).
     trailing: list[str] | None = None
     if "--" in words:
