@@ -99,9 +99,8 @@ class Simulation:
         for index, unresolved in enumerate(self.unresolved):
             if unresolved is not None:  # decided on a sample of the pattern: show the pattern
                 result, pattern = results[index], unresolved[1]
-                sample = result.request.resource
-                results[index] = replace(result, request=replace(result.request, resource=pattern),
-                                         message=result.message.replace(sample, pattern) if result.message else None)
+                # The message is written from the request, so it names the pattern too.
+                results[index] = replace(result, request=replace(result.request, resource=pattern))
         return results
 
     def undetermined(self, results: list[AuthorizationResult]) -> list[str | None]:

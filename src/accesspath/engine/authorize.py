@@ -15,7 +15,13 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from accesspath.engine import beyond_policy
-from accesspath.engine.evaluate import CompiledPolicy, PolicyOutcome, StatementMatch, StatementTracer
+from accesspath.engine.evaluate import (
+    CompiledPolicy,
+    PolicyOutcome,
+    StatementMatch,
+    StatementTracer,
+    compile_policy,
+)
 from accesspath.engine.principals import GrantKind
 from accesspath.engine.request import (
     AuthorizationRequest,
@@ -71,6 +77,7 @@ class PolicySet:
     decision_cache: dict[tuple[object, ...], AuthorizationResult] = field(
         default_factory=dict, compare=False, repr=False)
     decision_cache_size: int = 8192
+    decision_cache_use: _CacheUse = field(default_factory=lambda: _CacheUse(), compare=False, repr=False)
 
     @classmethod
     def of(cls, *, identity: Sequence[Policy] = (), permissions_boundary: Sequence[Policy] | None = None,
@@ -78,9 +85,10 @@ class PolicySet:
            resource_owner: str | None = None, scps: Sequence[Sequence[Policy]] | None = None,
            rcps: Sequence[Sequence[Policy]] | None = None, vpc_endpoint: Sequence[Policy] | None = None,
            management_account: str | None = None, resource_policy_type: PolicyType | None = None) -> PolicySet:
-        """Build a set from parsed policies, compiling each once."""
+        """Build a set from parsed policies, each compiled once per process (shared by every set
+        that holds it, see :func:`~accesspath.engine.evaluate.compile_policy`)."""
         def compiled(policies: Sequence[Policy]) -> tuple[CompiledPolicy, ...]:
-            return tuple(CompiledPolicy(p) for p in policies)
+            return tuple(compile_policy(p) for p in policies)
 
         return cls(
             identity=compiled(identity),
@@ -118,7 +126,6 @@ class AuthorizationResult:
     decision: Decision
     deciding_gate: PolicyType | None
     deciding_statements: tuple[StatementMatch, ...]
-    message: str | None
     errors: tuple[str, ...]
     missing_context_keys: tuple[str, ...]
     gates: tuple[GateOutcome, ...]
@@ -126,28 +133,47 @@ class AuthorizationResult:
     # Facts beyond the policies: why no permission was needed, or that AWS refuses the call anyway
     # (engine/beyond_policy.py).
     notes: tuple[str, ...] = field(default=())
+    # Why a decision was turned into a denial beyond the gates (a policy with errors), for the message.
+    denial_note: str = ""
 
     @property
     def allowed(self) -> bool:
         return self.decision is Decision.ALLOWED
+
+    @property
+    def message(self) -> str | None:
+        """The access denied text AWS returns, None when allowed (written when asked for: most
+        decisions are never shown)."""
+        if self.decision is Decision.ALLOWED:
+            return None
+        return _message(self.request, self.decision, self.deciding_gate or PolicyType.IDENTITY, self.denial_note)
 
 
 def authorize(request: AuthorizationRequest, policies: PolicySet, *, explain: bool = False) -> AuthorizationResult:
     """Decide one request exactly as AWS would, and say what decided it.
 
     Decisions without an explanation are remembered per policy set: the same request against the
-    same (immutable) policies always gets the same answer.
+    same (immutable) policies always gets the same answer. The cache steps aside while it finds no
+    repeats (see :class:`_CacheUse`), so requests that are all new pay almost nothing for it.
     """
     principal = request.principal
-    cache = policies.decision_cache if not explain and policies.decision_cache_size > 0 else None
+    cache = None
     key: tuple[object, ...] = ()
-    if cache is not None:
-        key = (principal, request.action, request.resource, request.context.fingerprint())
-        found = cache.get(key)
-        if found is not None:
-            return found
+    if not explain and policies.decision_cache_size > 0:
+        use = policies.decision_cache_use
+        if use.skip:
+            use.skip -= 1
+        else:
+            cache = policies.decision_cache
+            key = (principal, request.action, request.resource, request.context.fingerprint())
+            found = cache.get(key)
+            if found is not None:
+                use.hits += 1
+                return found
+            use.missed()
+    defaults = _principal_context(principal)
     request = AuthorizationRequest(principal, request.action, request.resource,
-                                   request.context.with_defaults(_principal_context(principal)))
+                                   request.context.with_defaults(defaults))
     result = _Evaluation(request, policies, explain).decide()
     if cache is not None:
         if len(cache) >= policies.decision_cache_size:
@@ -156,20 +182,51 @@ def authorize(request: AuthorizationRequest, policies: PolicySet, *, explain: bo
     return result
 
 
+class _CacheUse:
+    """How well a policy set's decision cache is doing. Building a key costs about a tenth of a
+    decision; when a window of requests brings (almost) no repeat, the next ones skip the cache,
+    then it is tried again. A stream of repeats never skips."""
+
+    __slots__ = ("hits", "misses", "skip")
+
+    WINDOW = 512      # misses per look at the hit rate
+    PAUSE = 8192      # requests decided without the cache after a window without repeats
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.misses = 0
+        self.skip = 0
+
+    def missed(self) -> None:
+        self.misses += 1
+        if self.misses >= self.WINDOW:
+            if self.hits * 16 < self.misses:
+                self.skip = self.PAUSE
+            self.hits = self.misses = 0
+
+
+_EMPTY: tuple[()] = ()
+
+
 class _Evaluation:
     """One authorization: evaluates the applicable policies once, then walks the gates."""
+
+    __slots__ = ("action_lower", "boundary_attached", "denying", "explain", "gates", "has_errors", "has_missing",
+                 "invalid", "lookup", "outcomes", "policies", "request")
 
     def __init__(self, request: AuthorizationRequest, policies: PolicySet, explain: bool) -> None:
         self.request = request
         self.policies = policies
         self.explain = explain
         self.outcomes: list[PolicyOutcome] = []
+        self.denying: list[PolicyOutcome] = []
         self.invalid: list[Policy] = []
         self.gates: list[GateOutcome] = []
-        context = request.context
+        self.has_errors = self.has_missing = False
+        get = request.context.get
 
         def lookup(key: str) -> str | _NoValue | None:
-            entry = context.get(key)
+            entry = get(key)
             if entry is None or not entry.values:
                 return None
             single = entry.single
@@ -184,8 +241,15 @@ class _Evaluation:
         request, lookup, explain, boundary = self.request, self.lookup, self.explain, self.boundary_attached
         found = []
         for policy in compiled:
-            found.append(policy.evaluate(request, lookup, boundary_attached=boundary,
-                                         tracer=StatementTracer() if explain else None))
+            outcome = policy.evaluate(request, lookup, boundary_attached=boundary,
+                                      tracer=StatementTracer() if explain else None)
+            found.append(outcome)
+            if outcome.denies:
+                self.denying.append(outcome)
+            if outcome.runtime_errors:
+                self.has_errors = True
+            if outcome.missing_keys:
+                self.has_missing = True
             if not policy.is_valid:
                 self.invalid.append(policy.policy)
         self.outcomes.extend(found)
@@ -206,16 +270,18 @@ class _Evaluation:
             decision, gate, statements = Decision.IMPLICIT_DENY, broken.policy_type, ()
             note = f"{broken.policy_id} has errors and cannot be evaluated"
         errors: tuple[str, ...] = ()
-        if broken is not None or any(o.runtime_errors for o in outcomes):
+        if broken is not None or self.has_errors:
             errors = tuple([f"{o.policy.policy_id}: {issue}" for o in outcomes for issue in o.policy.errors]
                            + [e for o in outcomes for e in o.runtime_errors])
-        missing = tuple(dict.fromkeys(k for o in outcomes for k in o.missing_keys))
-        message = None if decision is Decision.ALLOWED else _message(
-            request, decision, gate or PolicyType.IDENTITY, note)
-        return AuthorizationResult(request, decision, gate, statements, message, errors, missing,
-                                   tuple(self.gates), tuple(outcomes) if self.explain else (),
-                                   beyond_policy.refusals(request.action, request.resource)
-                                   if self.action_lower in beyond_policy.REFUSALS_BY_ACTION else ())
+        missing: tuple[str, ...] = ()
+        if self.has_missing:
+            missing = tuple(dict.fromkeys(k for o in outcomes for k in o.missing_keys))
+        notes: tuple[str, ...] = ()
+        if self.action_lower in beyond_policy.REFUSALS_BY_ACTION:
+            notes = beyond_policy.refusals(request.action, request.resource)
+        return AuthorizationResult(request, decision, gate, statements, errors, missing,
+                                   tuple(self.gates) if self.gates else _EMPTY,
+                                   tuple(outcomes) if self.explain else _EMPTY, notes, note)
 
     def decide(self) -> AuthorizationResult:
         request, policies = self.request, self.policies
@@ -223,7 +289,7 @@ class _Evaluation:
         free = beyond_policy.PERMISSION_NOT_REQUIRED.get(self.action_lower)
         if free is not None and principal.kind in free.callers:
             # No policy is asked, so none can deny (engine/beyond_policy.py names the source).
-            return AuthorizationResult(request, Decision.ALLOWED, None, (), None, (), (), tuple(self.gates), (),
+            return AuthorizationResult(request, Decision.ALLOWED, None, (), (), (), tuple(self.gates), (),
                                        (free.note(),))
         is_iam = principal.is_iam
         has_identity = is_iam and principal.kind is not PrincipalKind.ROOT
@@ -246,7 +312,7 @@ class _Evaluation:
         vpce = self.run(policies.vpc_endpoint) if policies.vpc_endpoint is not None else None
 
         # 1. An explicit deny in any policy wins.
-        denying = [o for o in self.outcomes if o.denies]
+        denying = self.denying
         if denying:
             denying.sort(key=lambda o: _DENY_REPORT_ORDER.index(o.policy.policy_type))
             gate_type = denying[0].policy.policy_type

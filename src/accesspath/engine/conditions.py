@@ -15,8 +15,9 @@ value against all policy values (a set lookup where the values are plain strings
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 
@@ -43,6 +44,10 @@ class ConditionResult:
     detail: str = ""
 
 
+# Four decimal octets without leading zeros (what ipaddress reads as IPv4), surrounding blanks allowed
+# as parse_address strips them.
+_DOTTED_QUAD = re.compile(r"\s*(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\s*").fullmatch
+
 # Tests one request value against every policy value of a clause: True when any matches.
 Matcher = Callable[[str, "VariableLookup | None"], bool]
 
@@ -56,12 +61,15 @@ class CompiledClause:
     set_operator: str | None
     if_exists: bool
     match: Matcher
+    absent: Outcome          # the outcome when the request does not have the key
 
 
 def compile_clause(clause: ConditionClause) -> CompiledClause:
     spec = OPERATORS[clause.base]
-    return CompiledClause(clause, clause.key_lower, spec.negated, spec.family == "null", clause.set_operator,
-                          clause.if_exists, _matcher(clause))
+    compiled = CompiledClause(clause, clause.key_lower, spec.negated, spec.family == "null", clause.set_operator,
+                              clause.if_exists, _matcher(clause), Outcome.ERROR)
+    # Computed by the same rule as for a request: one statement of it (evaluate_values).
+    return replace(compiled, absent=evaluate_values(compiled, None, None))
 
 
 def _matcher(clause: ConditionClause) -> Matcher:
@@ -89,8 +97,17 @@ def _matcher(clause: ConditionClause) -> Matcher:
     parsed = clause.parsed
     if family == "ip":
         networks: tuple[Any, ...] = tuple(parsed)  # type: ignore[arg-type]
+        # IPv4 ranges as (network, mask) integers: a plain dotted quad is read without the
+        # ipaddress module, anything else (IPv6, odd forms, errors) by parse_address as before.
+        v4 = tuple((int(n.network_address), int(n.netmask)) for n in networks if n.version == 4)
 
         def match_ip(value: str, lookup: VariableLookup | None) -> bool:
+            quad = _DOTTED_QUAD(value)
+            if quad is not None:
+                a, b, c, d = (int(octet) for octet in quad.groups())
+                if a < 256 and b < 256 and c < 256 and d < 256:
+                    number = (a << 24) | (b << 16) | (c << 8) | d
+                    return any(number & mask == network for network, mask in v4)
             address = parse(value)  # type: ignore[misc]
             return any(address.version == n.version and address in n for n in networks)  # type: ignore[union-attr]
         return match_ip

@@ -10,6 +10,11 @@ because there is only one walk.
 
 from __future__ import annotations
 
+import re
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from accesspath.engine import conditions
@@ -22,7 +27,7 @@ from accesspath.engine.conditions import (
 from accesspath.engine.principals import GrantKind, match_principal
 from accesspath.engine.request import AuthorizationRequest, ContextValue
 from accesspath.policy.model import Effect, Policy, Statement
-from accesspath.policy.patterns import VariableLookup
+from accesspath.policy.patterns import Pattern, VariableLookup
 
 _CACHE_LIMIT = 4096
 
@@ -60,23 +65,85 @@ class PolicyOutcome:
     statements: tuple[StatementTrace, ...] | None  # only when explaining
 
 
-@dataclass(frozen=True, slots=True)
 class _CompiledStatement:
-    statement: Statement
-    clauses: tuple[CompiledClause, ...]
-    is_allow: bool
-    resource_has_variables: bool
+    """One statement flattened for the walk: what it needs per request, precomputed."""
+
+    __slots__ = ("clauses", "is_allow", "principal", "resource_has_variables", "resource_match",
+                 "resource_negated", "resource_variable", "statement")
+
+    def __init__(self, statement: Statement) -> None:
+        self.statement = statement
+        self.clauses = tuple(conditions.compile_clause(c) for c in statement.conditions)
+        self.is_allow = statement.effect is Effect.ALLOW
+        self.principal = statement.principal
+        block = statement.resource
+        patterns = block.patterns if block is not None else ()
+        self.resource_negated = block is not None and block.negated
+        # The Resource element's patterns without variables as one regex match in C (alternatives),
+        # those with variables matched per request; no test at all when it matches everything.
+        self.resource_variable = tuple(p for p in patterns if p.has_variables)
+        self.resource_has_variables = bool(self.resource_variable)
+        static = tuple(p for p in patterns if not p.has_variables)
+        self.resource_match: Callable[[str], object] | None
+        if block is None or any(p.is_match_all for p in static):
+            self.resource_variable = ()
+            self.resource_match = _matches_any if self.resource_negated else None
+        elif static:
+            self.resource_match = _one_regex(static)
+        else:
+            self.resource_match = _matches_none
+
+    def resource_applies(self, resource: str, lookup: VariableLookup) -> bool:
+        """Whether the Resource (or NotResource) element lets the statement apply to ``resource``."""
+        match = self.resource_match
+        if match is None:
+            return True
+        matched = match(resource) is not None
+        if not matched:
+            for pattern in self.resource_variable:
+                if pattern.matches(resource, lookup):
+                    matched = True
+                    break
+        return matched != self.resource_negated
+
+
+def _matches_any(value: str) -> bool:
+    return True
+
+
+def _matches_none(value: str) -> None:
+    return None
+
+
+def _one_regex(patterns: tuple[Pattern, ...]) -> Callable[[str], object]:
+    """The patterns' static matchers joined into one ``fullmatch``.
+
+    Each pattern's regex is the linear form built in policy/patterns.py; alternatives of linear
+    patterns stay linear in the value (times the number of patterns)."""
+    sources = []
+    flags = 0
+    for pattern in patterns:
+        regex = getattr(pattern._static, "__self__", None)
+        if not isinstance(regex, re.Pattern):  # not a regex matcher: ask each pattern
+            return lambda value: True if any(p.matches(value) for p in patterns) else None
+        sources.append(regex.pattern)
+        flags = regex.flags
+    if len(sources) == 1:
+        return patterns[0]._static  # type: ignore[return-value]
+    return re.compile("|".join(f"(?:{source})" for source in sources), flags).fullmatch
 
 
 class CompiledPolicy:
-    """A parsed policy with its statements compiled and indexed by action and resource."""
+    """A parsed policy with its statements compiled and indexed by action.
+
+    Compiled once per process and shared (:func:`compile_policy`): the index fills as actions are
+    asked and is bounded."""
 
     __slots__ = (
+        "__weakref__",
         "_by_action",
-        "_by_request",
         "_empty",
         "_statements",
-        "_static",
         "_takes_principal",
         "is_valid",
         "policy",
@@ -86,38 +153,25 @@ class CompiledPolicy:
         self.policy = policy
         self.is_valid = policy.is_valid
         # Statements with errors are never evaluated; see docs/evaluation.md "Fail closed".
-        self._statements = tuple(
-            _CompiledStatement(s, tuple(conditions.compile_clause(c) for c in s.conditions),
-                               s.effect is Effect.ALLOW,
-                               s.resource is not None and any(p.has_variables for p in s.resource.patterns))
-            for s in policy.statements if s.valid)
+        self._statements = tuple(_CompiledStatement(s) for s in policy.statements if s.valid)
         self._by_action: dict[str, tuple[_CompiledStatement, ...]] = {}
-        self._by_request: dict[tuple[str, str], tuple[_CompiledStatement, ...]] = {}
         self._takes_principal = policy.policy_type.takes_principal
         self._empty = PolicyOutcome(policy, (), (), (), (), None)
-        # Outcomes of requests whose candidate statements have no conditions and no variables: they
-        # depend only on the action, the resource and (for policies with a Principal) the caller.
-        self._static: dict[tuple[object, ...], PolicyOutcome] = {}
+
+    def by_action(self, action: str) -> tuple[_CompiledStatement, ...]:
+        """Statements whose Action (or NotAction) matches ``action``; Resource not yet checked."""
+        found = self._by_action.get(action)
+        if found is None:
+            found = tuple(c for c in self._statements if action_matches(c.statement, action))
+            if len(self._by_action) >= _CACHE_LIMIT:
+                self._by_action.clear()
+            self._by_action[action] = found
+        return found
 
     def candidates(self, action: str, resource: str) -> tuple[_CompiledStatement, ...]:
         """Statements whose Action matches and whose Resource matches or holds variables."""
-        key = (action, resource)
-        found = self._by_request.get(key)
-        if found is not None:
-            return found
-        action_lower = action.lower()
-        by_action = self._by_action.get(action_lower)
-        if by_action is None:
-            by_action = tuple(c for c in self._statements if action_matches(c.statement, action))
-            if len(self._by_action) > _CACHE_LIMIT:
-                self._by_action.clear()
-            self._by_action[action_lower] = by_action
-        found = tuple(c for c in by_action
-                      if c.resource_has_variables or resource_matches(c.statement, resource, None))
-        if len(self._by_request) > _CACHE_LIMIT:
-            self._by_request.clear()
-        self._by_request[key] = found
-        return found
+        return tuple(c for c in self.by_action(action) if c.resource_has_variables
+                     or resource_matches(c.statement, resource, None))
 
     def evaluate(self, request: AuthorizationRequest, lookup: VariableLookup, *, boundary_attached: bool = False,
                  tracer: StatementTracer | None = None) -> PolicyOutcome:
@@ -126,46 +180,35 @@ class CompiledPolicy:
 
         ``boundary_attached``: the caller has a permissions boundary (it decides NotPrincipal with
         Deny, see principals.py)."""
-        candidates = self.candidates(request.action, request.resource)
+        outcome = self._walk(request, lookup, boundary_attached, tracer)
         if tracer is not None:
-            outcome = self._walk(candidates, request, lookup, boundary_attached, tracer)
             return replace(outcome, statements=tracer.traces(self.policy, self._statements, request, lookup))
-        if not candidates:
-            return self._empty
-        static_key: tuple[object, ...] | None = None
-        if all(not c.clauses and not c.resource_has_variables for c in candidates):
-            static_key = (request.action, request.resource,
-                          (request.principal, boundary_attached) if self._takes_principal else None)
-            found = self._static.get(static_key)
-            if found is not None:
-                return found
-        outcome = self._walk(candidates, request, lookup, boundary_attached, None)
-        if static_key is not None:
-            if len(self._static) > _CACHE_LIMIT:
-                self._static.clear()
-            self._static[static_key] = outcome
         return outcome
 
-    def _walk(self, candidates: tuple[_CompiledStatement, ...], request: AuthorizationRequest,
-              lookup: VariableLookup, boundary_attached: bool, tracer: StatementTracer | None) -> PolicyOutcome:
+    def _walk(self, request: AuthorizationRequest, lookup: VariableLookup, boundary_attached: bool,
+              tracer: StatementTracer | None) -> PolicyOutcome:
         """The one walk that decides which statements apply (explanations are a tracer over it)."""
-        allows: list[StatementMatch] = []
-        denies: list[StatementMatch] = []
-        errors: list[str] = []
-        missing: list[str] = []
+        candidates = self._by_action.get(request.action)
+        if candidates is None:
+            candidates = self.by_action(request.action)
+        if not candidates:
+            return self._empty
+        allows: list[StatementMatch] | None = None
+        denies: list[StatementMatch] | None = None
+        errors: list[str] | None = None
+        missing: list[str] | None = None
         policy = self.policy
-        context = request.context
+        get = request.context.get
         resource = request.resource
-        takes_principal = self._takes_principal
         for compiled in candidates:
             statement = compiled.statement
-            if compiled.resource_has_variables and not resource_matches(statement, resource, lookup):
+            if compiled.resource_match is not None and not compiled.resource_applies(resource, lookup):
                 if tracer is not None:
                     tracer.skip(compiled, resource_matched=False)
                 continue
             grant = None
-            if takes_principal:
-                grant = match_principal(statement.principal, request.principal, deny=not compiled.is_allow,
+            if self._takes_principal:
+                grant = match_principal(compiled.principal, request.principal, deny=not compiled.is_allow,
                                         boundary_attached=boundary_attached)
                 if grant is None:
                     if tracer is not None:
@@ -174,15 +217,21 @@ class CompiledPolicy:
             applies = True
             error = None
             for clause in compiled.clauses:
-                entry = context.get(clause.key)
-                if entry is None and clause.clause.key not in missing:
-                    missing.append(clause.clause.key)
-                outcome = evaluate_values(clause, entry, lookup)
+                entry = get(clause.key)
+                if entry is None:
+                    key = clause.clause.key
+                    if missing is None:
+                        missing = [key]
+                    elif key not in missing:
+                        missing.append(key)
+                    outcome = clause.absent
+                else:
+                    outcome = evaluate_values(clause, entry, lookup)
                 if tracer is not None:
                     tracer.condition(clause, outcome, entry, lookup)
-                if outcome is Outcome.FALSE:
+                if outcome is FALSE:
                     applies = False
-                elif outcome is Outcome.ERROR and error is None:
+                elif outcome is ERROR and error is None:
                     error = f"condition {clause.clause.operator} on '{clause.clause.key}': " \
                             f"{conditions.error_detail(clause, entry, lookup)}"
             if not applies:
@@ -192,18 +241,58 @@ class CompiledPolicy:
                     tracer.done(compiled, grant, False)
                 continue
             if error is not None:
+                if errors is None:
+                    errors = []
                 errors.append(f"{policy.policy_id} {statement.label}: {error}")
                 if not compiled.is_allow:
+                    if denies is None:
+                        denies = []
                     denies.append(StatementMatch(policy, statement, grant, error))
                 if tracer is not None:
                     tracer.done(compiled, grant, not compiled.is_allow, error=True)
             else:
-                (allows if compiled.is_allow else denies).append(StatementMatch(policy, statement, grant))
+                if compiled.is_allow:
+                    if allows is None:
+                        allows = []
+                    allows.append(StatementMatch(policy, statement, grant))
+                else:
+                    if denies is None:
+                        denies = []
+                    denies.append(StatementMatch(policy, statement, grant))
                 if tracer is not None:
                     tracer.done(compiled, grant, True)
-        if not (allows or denies or errors or missing) and tracer is None:
+        if allows is None and denies is None and errors is None and missing is None and tracer is None:
             return self._empty
-        return PolicyOutcome(policy, tuple(allows), tuple(denies), tuple(errors), tuple(missing), None)
+        return PolicyOutcome(policy, tuple(allows or ()), tuple(denies or ()), tuple(errors or ()),
+                             tuple(missing or ()), None)
+
+
+FALSE = Outcome.FALSE
+ERROR = Outcome.ERROR
+
+# Compiled policies shared by every policy set of the process that holds the same parsed policy
+# (parsed policies are immutable): one compiled object, one index. An entry lives while a policy
+# set holds its compiled policy, and the most recently compiled are kept a while longer, so that
+# questions asked one after another (an audit's) do not compile the same policies again.
+_SHARED: weakref.WeakValueDictionary[int, CompiledPolicy] = weakref.WeakValueDictionary()
+_RECENT: deque[CompiledPolicy] = deque(maxlen=2048)
+_SHARED_LOCK = threading.Lock()
+
+
+def compile_policy(policy: Policy) -> CompiledPolicy:
+    """The process's compiled form of ``policy`` (compiled on first use)."""
+    found = _SHARED.get(id(policy))
+    if found is not None and found.policy is policy:
+        return found
+    with _SHARED_LOCK:
+        found = _SHARED.get(id(policy))
+        if found is not None and found.policy is policy:
+            return found
+        compiled = CompiledPolicy(policy)
+        # The key stays valid: the compiled policy holds the policy, so its id is not reused.
+        _SHARED[id(policy)] = compiled
+        _RECENT.append(compiled)
+        return compiled
 
 
 class StatementTracer:

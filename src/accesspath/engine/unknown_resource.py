@@ -75,9 +75,8 @@ def decide_unknown_resource(request: AuthorizationRequest, policies: PolicySet, 
     dependents.extend(dependent_statements(also, request.action, "*"))
     if len({r.decision for r in results}) > 1:
         dependents.append(f"the kinds of resource it may be ({', '.join(alternatives)}) are decided differently")
-    sample = results[0].request.resource
-    first = replace(results[0], request=replace(results[0].request, resource=resource_pattern),
-                    message=results[0].message.replace(sample, resource_pattern) if results[0].message else None)
+    # The message is written from the request, so it names the pattern too.
+    first = replace(results[0], request=replace(results[0].request, resource=resource_pattern))
     deciding = {f"{m.policy.policy_id} {m.statement.label}" for m in first.deciding_statements}
     if first.decision.value == "explicitDeny" and deciding - set(dependents) and len(results) == 1:
         return first, ()   # a Deny that applies to every resource of the pattern

@@ -21,7 +21,7 @@ import functools
 import operator
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 STAR = "*"
@@ -127,6 +127,8 @@ class Pattern:
     has_variables: bool
     _static: Matcher | None
     variables: tuple[Variable, ...] = ()
+    # Matchers for the variable values seen so far (patterns with variables), bounded.
+    _by_values: dict[tuple[str, ...], Matcher] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def compile(cls, text: str, *, mode: str, variables: bool = False,
@@ -150,10 +152,22 @@ class Pattern:
         """The matcher for this request, or None when a variable has no value."""
         if self._static is not None:
             return self._static
-        values = tuple(_substitute(v, lookup) for v in self.variables)
-        if None in values:
-            return None
-        return _matcher_with_values(self.tokens, self.mode, self.ignore_case, values)  # type: ignore[arg-type]
+        if len(self.variables) == 1:
+            value = _substitute(self.variables[0], lookup)
+            if value is None:
+                return None
+            values: tuple[str | None, ...] = (value,)
+        else:
+            values = tuple(_substitute(v, lookup) for v in self.variables)
+            if None in values:
+                return None
+        found = self._by_values.get(values)  # type: ignore[arg-type]
+        if found is None:
+            found = _matcher_with_values(self.tokens, self.mode, self.ignore_case, values)  # type: ignore[arg-type]
+            if len(self._by_values) >= _VALUES_LIMIT:
+                self._by_values.clear()
+            self._by_values[values] = found  # type: ignore[index]
+        return found
 
     def matches(self, value: str, lookup: VariableLookup | None = None) -> bool:
         matcher = self._static if self._static is not None else self.matcher(lookup)
@@ -187,6 +201,9 @@ class Pattern:
     @property
     def is_match_all(self) -> bool:
         return self.mode != LITERAL and len(self.tokens) == 1 and self.tokens[0] is _STAR
+
+
+_VALUES_LIMIT = 256
 
 
 @lru_cache(maxsize=16384)

@@ -9,6 +9,7 @@ same trees, so every later stage sees one shape whatever the input format was.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,47 @@ _WHITESPACE = " \t\r\n"
 _DIGITS = frozenset("0123456789")
 _MAX_DEPTH = 200
 
+# The decoder's fast paths run in the regex engine (C): JSON whitespace, a string without escapes
+# or control characters. Anything else takes the character-by-character path below, which also
+# words every error.
+_SKIP = re.compile(r"[ \t\r\n]*").match
+_PLAIN_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"').match
+_NEWLINE = re.compile("\n")
+
+# Building frozen dataclasses through their __init__ costs about twice as much as setting their
+# slots directly, and positions and nodes are most of what decoding a policy allocates.
+_new = object.__new__
+_set_line, _set_column, _set_source = (Position.__dict__[name].__set__ for name in ("line", "column", "source"))
+
+
+def _position(line: int, column: int, source: str | None) -> Position:
+    position = _new(Position)
+    _set_line(position, line)
+    _set_column(position, column)
+    _set_source(position, source)
+    return position
+
+
+_set_value, _set_start, _set_end, _set_kind = (Node.__dict__[name].__set__ for name in ("value", "start", "end", "kind"))
+_set_key, _set_member_value, _set_key_start = (Member.__dict__[name].__set__ for name in ("key", "value", "key_start"))
+
+
+def _node(value: Any, start: Position, end: Position, kind: str) -> Node:
+    node = _new(Node)
+    _set_value(node, value)
+    _set_start(node, start)
+    _set_end(node, end)
+    _set_kind(node, kind)
+    return node
+
+
+def _member(key: str, value: Node, key_start: Position) -> Member:
+    member = _new(Member)
+    _set_key(member, key)
+    _set_member_value(member, value)
+    _set_key_start(member, key_start)
+    return member
+
 
 @dataclass
 class _Decoder:
@@ -99,28 +141,22 @@ class _Decoder:
     _line_starts: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        starts = [0]
-        for i, ch in enumerate(self.text):
-            if ch == "\n":
-                starts.append(i + 1)
-        self._line_starts = starts
+        self._line_starts = [0, *(m.end() for m in _NEWLINE.finditer(self.text))]
 
     def position(self, index: int | None = None) -> Position:
         i = self.index if index is None else index
-        line = bisect.bisect_right(self._line_starts, i) - 1
-        column = i - self._line_starts[line] + 1
+        starts = self._line_starts
+        line = bisect.bisect_right(starts, i) - 1
+        column = i - starts[line] + 1
         if line == 0:
             column += self.column_offset
-        return Position(line + 1 + self.line_offset, column, self.source)
+        return _position(line + 1 + self.line_offset, column, self.source)
 
     def fail(self, message: str, index: int | None = None) -> JsonSyntaxError:
         return JsonSyntaxError(message, self.position(index))
 
     def skip_whitespace(self) -> None:
-        text, i, n = self.text, self.index, len(self.text)
-        while i < n and text[i] in _WHITESPACE:
-            i += 1
-        self.index = i
+        self.index = _SKIP(self.text, self.index).end()
 
     def decode(self) -> Node:
         self.skip_whitespace()
@@ -133,78 +169,95 @@ class _Decoder:
     def value(self, depth: int) -> Node:
         if depth > _MAX_DEPTH:
             raise self.fail(f"nesting deeper than {_MAX_DEPTH} levels")
-        self.skip_whitespace()
-        if self.index >= len(self.text):
+        text = self.text
+        i = self.index = _SKIP(text, self.index).end()
+        if i >= len(text):
             raise self.fail("unexpected end of input: expected a value")
-        ch = self.text[self.index]
-        start = self.position()
+        ch = text[i]
+        start = self.position(i)
         kind = "scalar"
-        if ch == "{":
-            value: Any = self.object(depth)
+        if ch == '"':
+            plain = _PLAIN_STRING(text, i)
+            if plain is not None:
+                value: Any = plain.group(1)
+                self.index = plain.end()
+            else:
+                value = self.string()
+        elif ch == "{":
+            value = self.object(depth)
             kind = "object"
         elif ch == "[":
             value = self.array(depth)
             kind = "array"
-        elif ch == '"':
-            value = self.string()
         elif ch == "-" or ch in _DIGITS:
             value = self.number()
-        elif self.text.startswith("true", self.index):
+        elif text.startswith("true", i):
             self.index += 4
             value = True
-        elif self.text.startswith("false", self.index):
+        elif text.startswith("false", i):
             self.index += 5
             value = False
-        elif self.text.startswith("null", self.index):
+        elif text.startswith("null", i):
             self.index += 4
             value = None
         else:
             raise self.fail(f"unexpected character {ch!r}: expected a value")
-        return Node(value, start, self.position(), kind)
+        return _node(value, start, self.position(self.index), kind)
 
     def object(self, depth: int) -> tuple[Member, ...]:
-        self.index += 1
-        members: list[Member] = []
-        self.skip_whitespace()
-        if self.text.startswith("}", self.index):
-            self.index += 1
+        text = self.text
+        i = _SKIP(text, self.index + 1).end()
+        if text.startswith("}", i):
+            self.index = i + 1
             return ()
+        members: list[Member] = []
         while True:
-            self.skip_whitespace()
-            if not self.text.startswith('"', self.index):
+            i = _SKIP(text, i).end()
+            self.index = i
+            if not text.startswith('"', i):
                 raise self.fail("expected a quoted member name")
-            key_start = self.position()
-            key = self.string()
-            self.skip_whitespace()
-            if not self.text.startswith(":", self.index):
+            key_start = self.position(i)
+            plain = _PLAIN_STRING(text, i)
+            if plain is not None:
+                key = plain.group(1)
+                i = plain.end()
+            else:
+                key = self.string()
+                i = self.index
+            i = _SKIP(text, i).end()
+            if not text.startswith(":", i):
+                self.index = i
                 raise self.fail("expected ':' after a member name")
-            self.index += 1
-            members.append(Member(key, self.value(depth + 1), key_start))
-            self.skip_whitespace()
-            if self.text.startswith(",", self.index):
-                self.index += 1
+            self.index = i + 1
+            members.append(_member(key, self.value(depth + 1), key_start))
+            i = _SKIP(text, self.index).end()
+            if text.startswith(",", i):
+                i += 1
                 continue
-            if self.text.startswith("}", self.index):
-                self.index += 1
+            if text.startswith("}", i):
+                self.index = i + 1
                 return tuple(members)
+            self.index = i
             raise self.fail("expected ',' or '}' in an object")
 
     def array(self, depth: int) -> tuple[Node, ...]:
-        self.index += 1
-        items: list[Node] = []
-        self.skip_whitespace()
-        if self.text.startswith("]", self.index):
-            self.index += 1
+        text = self.text
+        i = _SKIP(text, self.index + 1).end()
+        if text.startswith("]", i):
+            self.index = i + 1
             return ()
+        self.index = i
+        items: list[Node] = []
         while True:
             items.append(self.value(depth + 1))
-            self.skip_whitespace()
-            if self.text.startswith(",", self.index):
-                self.index += 1
+            i = _SKIP(text, self.index).end()
+            if text.startswith(",", i):
+                self.index = i + 1
                 continue
-            if self.text.startswith("]", self.index):
-                self.index += 1
+            if text.startswith("]", i):
+                self.index = i + 1
                 return tuple(items)
+            self.index = i
             raise self.fail("expected ',' or ']' in an array")
 
     def string(self) -> str:
