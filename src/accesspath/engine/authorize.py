@@ -171,7 +171,15 @@ def authorize(request: AuthorizationRequest, policies: PolicySet, *, explain: bo
                 use.hits += 1
                 return found
             use.missed()
-    defaults = _principal_context(principal)
+    by_id = _DEFAULTS_BY_ID.get(id(principal))
+    if by_id is not None and by_id[0] is principal:
+        defaults = by_id[1]
+    else:
+        defaults = _principal_context(principal)
+        if len(_DEFAULTS_BY_ID) >= 1024:
+            _DEFAULTS_BY_ID.clear()
+        # The entry holds the principal, so its id is not reused while the entry lives.
+        _DEFAULTS_BY_ID[id(principal)] = (principal, defaults)
     request = AuthorizationRequest(principal, request.action, request.resource,
                                    request.context.with_defaults(defaults))
     result = _Evaluation(request, policies, explain).decide()
@@ -206,6 +214,8 @@ class _CacheUse:
 
 
 _EMPTY: tuple[()] = ()
+# The principal keys of callers seen lately, by object (hashing a principal costs more than a lookup).
+_DEFAULTS_BY_ID: dict[int, tuple[RequestPrincipal, Mapping[str, ContextValue]]] = {}
 
 
 class _Evaluation:
@@ -241,8 +251,10 @@ class _Evaluation:
         request, lookup, explain, boundary = self.request, self.lookup, self.explain, self.boundary_attached
         found = []
         for policy in compiled:
-            outcome = policy.evaluate(request, lookup, boundary_attached=boundary,
-                                      tracer=StatementTracer() if explain else None)
+            if explain:
+                outcome = policy.evaluate(request, lookup, boundary_attached=boundary, tracer=StatementTracer())
+            else:
+                outcome = policy._walk(request, lookup, boundary, None)
             found.append(outcome)
             if outcome.denies:
                 self.denying.append(outcome)
@@ -316,7 +328,7 @@ class _Evaluation:
         if denying:
             denying.sort(key=lambda o: _DENY_REPORT_ORDER.index(o.policy.policy_type))
             gate_type = denying[0].policy.policy_type
-            statements = tuple(s for o in denying for s in o.denies)
+            statements = denying[0].denies if len(denying) == 1 else tuple(s for o in denying for s in o.denies)
             self.gate(gate_type, GateStatus.DENY, statements)
             return self.result(Decision.EXPLICIT_DENY, gate_type, statements)
 
@@ -326,7 +338,7 @@ class _Evaluation:
                 continue
             allowing: tuple[StatementMatch, ...] = ()
             for depth, level in enumerate(levels):
-                level_allows = tuple(s for o in level for s in o.allows)
+                level_allows = _allows(level)
                 if not level_allows:
                     self.gate(kind, GateStatus.NO_ALLOW, allowing,
                               f"nothing at level {depth} (0 = the organization root) allows the request")
@@ -337,13 +349,13 @@ class _Evaluation:
         # 4. The VPC endpoint the request travels through.
         granted: tuple[StatementMatch, ...] = ()
         if vpce is not None:
-            granted = tuple(s for o in vpce for s in o.allows)
+            granted = _allows(vpce)
             if not granted:
                 self.gate(PolicyType.VPC_ENDPOINT, GateStatus.NO_ALLOW)
                 return self.result(Decision.IMPLICIT_DENY, PolicyType.VPC_ENDPOINT)
             self.gate(PolicyType.VPC_ENDPOINT, GateStatus.ALLOW, granted)
 
-        resource_allows = tuple(s for o in resource for s in o.allows)
+        resource_allows = _allows(resource)
         best_grant = _strongest(resource_allows)
         resource_type = (policies.resource_policy_type
                          or (policies.resource[0].policy.policy_type if policies.resource else None)
@@ -359,7 +371,7 @@ class _Evaluation:
             self.gate(resource_type, GateStatus.ALLOW, resource_allows)
             return self.result(Decision.ALLOWED, None, granted + resource_allows)
 
-        identity_allows = tuple(s for o in identity for s in o.allows)
+        identity_allows = _allows(identity)
         identity_ok = bool(identity_allows) or principal.kind is PrincipalKind.ROOT
 
         if same_account:
@@ -398,7 +410,7 @@ class _Evaluation:
         for kind, outcomes in ((PolicyType.PERMISSIONS_BOUNDARY, boundary), (PolicyType.SESSION, session)):
             if outcomes is None:
                 continue
-            allows = tuple(s for o in outcomes for s in o.allows)
+            allows = _allows(outcomes)
             if not allows:
                 self.gate(kind, GateStatus.NO_ALLOW)
                 return self.result(Decision.IMPLICIT_DENY, kind)
@@ -420,6 +432,13 @@ class _Evaluation:
             granted += resource_allows
 
         return self.result(Decision.ALLOWED, None, granted)
+
+
+def _allows(outcomes: Sequence[PolicyOutcome]) -> tuple[StatementMatch, ...]:
+    """The Allow statements that apply, across ``outcomes``."""
+    if len(outcomes) == 1:
+        return outcomes[0].allows
+    return tuple(s for o in outcomes for s in o.allows)
 
 
 def _strongest(matches: tuple[StatementMatch, ...]) -> GrantKind | None:
