@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,8 @@ _MAX_DEPTH = 200
 # The decoder's fast paths run in the regex engine (C): JSON whitespace, a string without escapes
 # or control characters. Anything else takes the character-by-character path below, which also
 # words every error.
-_SKIP = re.compile(r"[ \t\r\n]*").match
+# (It always matches, possibly the empty string.)
+_SKIP = cast(Callable[[str, int], "re.Match[str]"], re.compile(r"[ \t\r\n]*").match)
 _PLAIN_STRING = re.compile(r'"([^"\\\x00-\x1f]*)"').match
 _NEWLINE = re.compile("\n")
 
