@@ -193,10 +193,12 @@ def _find_path(env: Environment, placement: CallerPlacement, services: tuple[End
         kind = PathKind.NAT_GATEWAY if internet.kind == "nat" else PathKind.INTERNET_GATEWAY
         return NetworkPath(kind, service_id, gateway=internet, vpc_id=subnet.vpc_id,
                            reason=f"the default route of subnet {subnet.id} leads to {internet.id}", notes=tuple(notes))
-    names = ", ".join(s.service_name(region) for s in services) or "the service"
+    names = ", ".join(s.service_name(region) for s in services)
+    # No services: a host that is not AWS (transparent mode's CONNECT), which only the internet reaches.
+    missing = f"no usable VPC endpoint for {names} and no route" if names else "no route"
     return NetworkPath(PathKind.UNREACHABLE, service_id, vpc_id=subnet.vpc_id,
-                       reason=f"no usable VPC endpoint for {names} and no route to the internet from subnet"
-                              f" {subnet.id}{': ' + internet if internet else ''}; the call times out",
+                       reason=f"{missing} to the internet from subnet {subnet.id}{': ' + internet if internet else ''};"
+                              " the call times out",
                        notes=tuple(notes), blocked_by="no-public-ip" if internet.endswith(_NO_PUBLIC_IP) else "no-route")
 
 
