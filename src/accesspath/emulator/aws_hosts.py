@@ -142,6 +142,10 @@ def scope_disagreement(host: AwsHost, signing_name: str, region: str) -> str | N
     """Why a request to ``host`` signed for ``signing_name`` in ``region`` has two meanings (None: it
     has one), in AWS's words for a credential scoped to another region or service."""
     if region != host.region:
+        if host.service in _BUCKET_SERVICES | _ACCOUNT_SERVICES:
+            # S3's AuthorizationHeaderMalformed ("Regions and endpoints", Amazon S3 User Guide)
+            return (f"The authorization header is malformed; the region '{region}' is wrong; expecting"
+                    f" '{host.region}'")
         return (f"Credential should be scoped to a valid region, not '{region}'. (the host {host.name} is the"
                 f" endpoint of {host.region})")
     if host.service not in endpoint_prefixes(signing_name) and host.credential_service != signing_name:

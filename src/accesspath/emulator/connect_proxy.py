@@ -176,6 +176,22 @@ class TransparentProxy:
         await writer.drain()
         await relay(reader, writer, upstream_reader, upstream_writer)
 
+    async def route_absolute(self, method: str, target: str, version: str, fields: Sequence[tuple[str, str]],
+                             reader: asyncio.StreamReader,
+                             writer: asyncio.StreamWriter) -> tuple[ProxiedHost, str] | None:
+        """A plain-HTTP proxy request (``GET http://host/path``): for an AWS endpoint, the host and the
+        origin-form target the emulator serves it with; otherwise None, the proxy having answered it
+        itself (a refusal, or the request relayed to a host outside AWS): the connection then ends."""
+        try:
+            host, port, origin = absolute_form(target)
+            proxied = self.aws_host(host, port, tls=False)
+            if proxied is not None:
+                return proxied, origin
+            await self.forward_outside(method, target, version, fields, reader, writer)
+        except ProxyRefusal as refusal:
+            await write_refusal(writer, refusal)
+        return None
+
     async def forward_outside(self, method: str, target: str, version: str, fields: Sequence[tuple[str, str]],
                               reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """A plain-HTTP proxy request (absolute form) to a host outside AWS, where the path allows it:
