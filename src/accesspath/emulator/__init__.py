@@ -11,18 +11,20 @@ from accesspath.emulator.credentials import (
     load_credentials_file,
 )
 from accesspath.emulator.decision_log import DecisionLog, log_entry
+from accesspath.emulator.listener import BackgroundEmulator, EmulatorServer, listening_socket, start_emulator
 from accesspath.emulator.protocols import ServiceCall, UnknownCall, WireStyle, identify
 from accesspath.emulator.server import (
     CallOutcome,
+    ConnectionAuthority,
     Emulator,
-    EmulatorServer,
     RunningServer,
     check_listen_address,
-    start_emulator,
+    serve_connection,
 )
 from accesspath.emulator.sigv4 import SignatureProblem
 from accesspath.emulator.upstream import (
     HttpUpstream,
+    ThreadedUpstream,
     UpstreamRequest,
     UpstreamResponse,
     UpstreamTransport,
@@ -30,8 +32,9 @@ from accesspath.emulator.upstream import (
 from accesspath.emulator.wire_errors import WireError, error_response
 
 __all__ = [
-    "CallOutcome", "ContainerCredentialsServer", "CredentialStore", "DecisionLog", "Emulator", "EmulatorServer",
-    "HttpUpstream", "KnownCredentials", "RunningServer", "ServiceCall", "SignatureProblem", "UnknownCall",
-    "UpstreamRequest", "UpstreamResponse", "UpstreamTransport", "WireError", "WireStyle", "check_listen_address",
-    "error_response", "identify", "load_credentials_file", "log_entry", "start_emulator",
+    "BackgroundEmulator", "CallOutcome", "ConnectionAuthority", "ContainerCredentialsServer", "CredentialStore",
+    "DecisionLog", "Emulator", "EmulatorServer", "HttpUpstream", "KnownCredentials", "RunningServer", "ServiceCall",
+    "SignatureProblem", "ThreadedUpstream", "UnknownCall", "UpstreamRequest", "UpstreamResponse",
+    "UpstreamTransport", "WireError", "WireStyle", "check_listen_address", "error_response", "identify",
+    "listening_socket", "load_credentials_file", "log_entry", "serve_connection", "start_emulator",
 ]

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 
 from accesspath.emulator.sigv4 import EMPTY_SHA256, SignatureProblem
@@ -51,68 +51,90 @@ class ChunkSigning:
 
 
 class SignedChunkStream:
-    """The encoded body, passed on chunk by chunk once verified (see the module docstring)."""
+    """The encoded body, passed on chunk by chunk once verified (see the module docstring).
+
+    Push-style, so a blocking reader (:meth:`verified`) and an asyncio one (:meth:`verified_async`)
+    share one verifier: :meth:`feed` takes the body's pieces as they arrive and yields each chunk
+    (header line, data and CRLF, as sent) once its signature is verified; :meth:`end` yields the
+    final zero-size chunk only once the body is seen to end right after it."""
 
     def __init__(self, signing: ChunkSigning, decoded_length: int) -> None:
         self.signing = signing
         self.decoded_length = decoded_length
+        self._buffer = bytearray()
+        self._previous = signing.seed_signature
+        self._decoded = 0
+        self._header: tuple[bytes, int, str] | None = None     # line, size, signature of the chunk being read
+        self._final: bytes | None = None                        # the verified final chunk, held back
 
     def verified(self, pieces: Iterable[bytes]) -> Iterator[bytes]:
-        buffer = bytearray()
-        source = iter(pieces)
-        previous = self.signing.seed_signature
-        decoded = 0
+        for piece in pieces:
+            yield from self.feed(piece)
+        yield from self.end()
+
+    async def verified_async(self, pieces: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+        async for piece in pieces:
+            for chunk in self.feed(piece):
+                yield chunk
+        for chunk in self.end():
+            yield chunk
+
+    def feed(self, piece: bytes) -> Iterator[bytes]:
+        if not piece:
+            return
+        if self._final is not None:
+            raise SignatureProblem("incomplete-body", "the aws-chunked body does not end after"
+                                                      " x-amz-decoded-content-length bytes and its final chunk")
+        buffer = self._buffer
+        buffer += piece
         while True:
-            line = self._take_line(buffer, source)
-            match = _HEADER_LINE.fullmatch(line)
-            if match is None:
-                raise SignatureProblem("incomplete-body", "malformed chunk header in an aws-chunked body: expected"
-                                                          " 'hex-size;chunk-signature=SIGNATURE'")
-            size = int(match.group(1), 16)
-            if size > MAX_CHUNK_DATA:
-                raise SignatureProblem("too-large", f"an aws-chunked chunk of {size} bytes is larger than"
-                                                    f" {MAX_CHUNK_DATA}")
-            self._fill(buffer, source, size + 2)
+            if self._header is None:
+                end = buffer.find(b"\r\n", 0, _MAX_HEADER_LINE)
+                if end < 0:
+                    if len(buffer) >= _MAX_HEADER_LINE:
+                        raise SignatureProblem("incomplete-body", "an aws-chunked chunk header is too long")
+                    return
+                line = bytes(buffer[:end + 2])
+                del buffer[:end + 2]
+                match = _HEADER_LINE.fullmatch(line)
+                if match is None:
+                    raise SignatureProblem("incomplete-body", "malformed chunk header in an aws-chunked body:"
+                                                              " expected 'hex-size;chunk-signature=SIGNATURE'")
+                size = int(match.group(1), 16)
+                if size > MAX_CHUNK_DATA:
+                    raise SignatureProblem("too-large", f"an aws-chunked chunk of {size} bytes is larger than"
+                                                        f" {MAX_CHUNK_DATA}")
+                self._header = (line, size, match.group(2).decode())
+            line, size, sent_signature = self._header
+            if len(buffer) < size + 2:
+                return
             data = bytes(buffer[:size])
             if buffer[size:size + 2] != b"\r\n":
                 raise SignatureProblem("incomplete-body", "an aws-chunked chunk is not followed by CRLF")
-            expected = self.signing.signature(previous, data)
-            if not hmac.compare_digest(expected, match.group(2).decode()):
+            expected = self.signing.signature(self._previous, data)
+            if not hmac.compare_digest(expected, sent_signature):
                 raise SignatureProblem("mismatch", "The request signature we calculated does not match the signature"
                                                    " you provided (chunk signature).")
-            decoded += size
-            if decoded > self.decoded_length:
+            self._decoded += size
+            if self._decoded > self.decoded_length:
                 raise SignatureProblem("incomplete-body", "the aws-chunked body holds more than its"
                                                           " x-amz-decoded-content-length")
-            previous = expected
+            self._previous = expected
             del buffer[:size + 2]
+            self._header = None
             if size == 0:
-                if decoded != self.decoded_length or buffer or next(source, b""):
+                if self._decoded != self.decoded_length or buffer:
                     raise SignatureProblem("incomplete-body", "the aws-chunked body does not end after"
                                                               " x-amz-decoded-content-length bytes and its final"
                                                               " chunk")
-                yield line + b"\r\n"
+                self._final = line + b"\r\n"
                 return
             yield line + data + b"\r\n"
 
-    @staticmethod
-    def _take_line(buffer: bytearray, source: Iterator[bytes]) -> bytes:
-        while b"\r\n" not in buffer[:_MAX_HEADER_LINE]:
-            if len(buffer) >= _MAX_HEADER_LINE:
-                raise SignatureProblem("incomplete-body", "an aws-chunked chunk header is too long")
-            piece = next(source, b"")
-            if not piece:
-                raise SignatureProblem("incomplete-body", "the aws-chunked body ends before its final chunk")
-            buffer += piece
-        end = buffer.index(b"\r\n") + 2
-        line = bytes(buffer[:end])
-        del buffer[:end]
-        return line
-
-    @staticmethod
-    def _fill(buffer: bytearray, source: Iterator[bytes], size: int) -> None:
-        while len(buffer) < size:
-            piece = next(source, b"")
-            if not piece:
+    def end(self) -> Iterator[bytes]:
+        """The final chunk, once the body has ended; raises if it ended anywhere else."""
+        if self._final is None:
+            if self._header is not None:
                 raise SignatureProblem("incomplete-body", "the aws-chunked body ends inside a chunk")
-            buffer += piece
+            raise SignatureProblem("incomplete-body", "the aws-chunked body ends before its final chunk")
+        yield self._final

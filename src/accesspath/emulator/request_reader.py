@@ -65,10 +65,12 @@ class EndpointNames:
     A ``Host`` one label below one of them (``bucket.localhost:4566``) is S3's virtual-hosted style;
     IP literals have no labels below them. ``any_ip_port``: with a wildcard listen address, any IP
     literal with that port names the endpoint (the server cannot know every address it is reached by).
+    ``default_port``: the port a ``Host`` without one means (80; 443 on a TLS connection, RFC 9110 §4.2).
     """
 
     authorities: frozenset[str]
     any_ip_port: int | None = None
+    default_port: int = 80
 
     @classmethod
     def for_listen_address(cls, host: str, port: int, extra: Iterable[str] = ()) -> EndpointNames:
@@ -88,9 +90,20 @@ class EndpointNames:
             names.add(_with_port(name.lower(), port))
         return cls(frozenset(names), wildcard)
 
+    @classmethod
+    def for_authority(cls, host: str, port: int, *, tls: bool) -> EndpointNames:
+        """The names of a server reached as ``host:port`` (a proxy tunnel's authority, say)."""
+        try:
+            address = ipaddress.ip_address(host.strip("[]"))
+        except ValueError:
+            name = host.lower()
+        else:
+            name = f"[{address.compressed}]" if address.version == 6 else address.compressed
+        return cls(frozenset({f"{name}:{port}"}), None, 443 if tls else 80)
+
     def classify(self, host: str) -> str | None:
         """The virtual-hosted label of ``host`` (None: the endpoint itself); raises RequestRefused."""
-        authority = _with_port(host.lower(), 80)
+        authority = _with_port(host.lower(), self.default_port)
         if authority in self.authorities or self._any_ip(authority):
             return None
         label, dot, rest = authority.partition(".")

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from accesspath.emulator.sigv4 import (
@@ -31,6 +33,7 @@ from accesspath.emulator.upstream import (
     UpstreamRequest,
     UpstreamResponse,
     UpstreamTransport,
+    as_async_transport,
 )
 from accesspath.errors import UsageError
 
@@ -67,16 +70,16 @@ def load_upstream_credentials(path: str) -> UpstreamCredentials:
 class ResigningUpstream:
     """An :class:`UpstreamTransport` that signs every request again for ``upstream_url``."""
 
-    def __init__(self, inner: UpstreamTransport, upstream_url: str, credentials: UpstreamCredentials,
-                 clock: callable[[], datetime] | None = None) -> None:  # type: ignore[valid-type]
-        self.inner = inner
+    def __init__(self, inner: Any, upstream_url: str, credentials: UpstreamCredentials,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.inner: UpstreamTransport = as_async_transport(inner)
         self.host = urlsplit(upstream_url).netloc
         self.authority = self.host
         self.credentials = credentials
         self.clock = clock or (lambda: datetime.now(UTC))
 
-    def send(self, request: UpstreamRequest) -> UpstreamResponse:
-        return self.inner.send(resign(request, self.host, self.credentials, self.clock()))
+    async def send(self, request: UpstreamRequest) -> UpstreamResponse:
+        return await self.inner.send(resign(request, self.host, self.credentials, self.clock()))
 
     def close(self) -> None:
         self.inner.close()

@@ -6,18 +6,24 @@ allowed. Buffered bodies (JSON, query, REST-JSON) are read whole first; S3 bodie
 chunks both ways, and when S3's ``x-amz-content-sha256`` is a hex hash the last chunk is held back
 until the body is seen to match it (on a mismatch the upstream connection is closed, so the
 upstream never completes the request).
+
+The HTTP layer is asyncio: :func:`serve_connection` serves the requests of one connection, given
+what its client believes it is talking to (:class:`ConnectionAuthority`); the listener
+(``listener.py``) calls it for each accepted connection, and a proxy that terminates the TLS of a
+``CONNECT`` tunnel calls it on the decrypted stream. Each worker process holds its own
+:class:`Emulator` (the environment is immutable once loaded), so decisions take no lock.
 """
 
 from __future__ import annotations
 
-import email.errors
+import asyncio
 import hashlib
 import ipaddress
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from accesspath.catalog.calls import IamRequest, iam_requests_for_call
@@ -33,6 +39,7 @@ from accesspath.emulator.forwarding import (
     forwarded_head,
     with_payload_hash,
 )
+from accesspath.emulator.http11 import ClientGone, HttpConnection, RawHead, UnreadableHead
 from accesspath.emulator.protocols import (
     ServiceCall,
     UnknownCall,
@@ -47,7 +54,6 @@ from accesspath.emulator.request_reader import (
     EndpointNames,
     RequestHead,
     RequestRefused,
-    chunk_size,
     read_request_head,
 )
 from accesspath.emulator.s3_bodies import (
@@ -72,6 +78,7 @@ from accesspath.emulator.upstream import (
     UpstreamRequest,
     UpstreamResponse,
     UpstreamTransport,
+    as_async_transport,
 )
 from accesspath.emulator.wire_errors import error_response, new_request_id
 from accesspath.environment.callers import Caller
@@ -80,16 +87,10 @@ from accesspath.environment.model import Environment
 from accesspath.errors import UsageError
 
 MAX_HEADER_BYTES = 32 * 1024
-"""Request headers larger than this in total are refused (http.server also caps one line at 64 KiB
-and a request at 100 headers)."""
+"""Request headers larger than this in total are refused in the service's format (a single line over
+64 KiB, or a head over 256 KiB, is answered 431: see http11.py)."""
 MAX_BUFFERED_BODY = 16 * 1024 * 1024
 """The largest body read whole (JSON, query, REST-JSON); S3 bodies are streamed and have no limit."""
-SOCKET_TIMEOUT = 60.0
-MAX_CHUNK_LINE = 1024
-"""The longest chunk-size or trailer line of a chunked body."""
-MAX_TRAILER_LINES = 32
-_HEADER_DEFECTS = (email.errors.MissingHeaderBodySeparatorDefect, email.errors.FirstHeaderLineIsContinuationDefect,
-                   email.errors.MisplacedEnvelopeHeaderDefect, email.errors.InvalidHeaderDefect)
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,14 @@ class CallOutcome:
 
 @dataclass
 class Emulator:
-    """Everything one emulator needs; the HTTP layer (:class:`EmulatorServer`) only moves bytes."""
+    """Everything one emulator needs; the HTTP layer (:func:`serve_connection`) only moves bytes.
+
+    One per event loop (a worker process, or the thread ``start_emulator`` runs): decisions are made
+    on that loop alone, so they take no lock."""
 
     env: Environment
-    upstream: UpstreamTransport
+    upstream: Any
+    """An :class:`UpstreamTransport`, or a blocking one (run on threads, see upstream.py)."""
     credentials: CredentialStore = field(default_factory=CredentialStore)
     endpoint_services: EndpointServiceTable = field(default_factory=default_endpoint_services)
     decision_log: DecisionLog | None = None
@@ -123,13 +128,29 @@ class Emulator:
     """Host names (``name[:port]``) clients may use for the emulator besides its listen address and
     ``localhost``; S3 buckets may be named below them (virtual-hosted style)."""
     _decider: Decider | None = None
-    _decide_lock: threading.Lock = field(default_factory=threading.Lock)
+    _transport: UpstreamTransport | None = None
+
+    @property
+    def transport(self) -> UpstreamTransport:
+        if self._transport is None:
+            self._transport = as_async_transport(self.upstream)
+        return self._transport
+
+    @property
+    def upstream_authority(self) -> str | None:
+        """The ``Host`` the upstream answers to, when the transport names one (``--upstream URL``)."""
+        return getattr(self.upstream, "authority", None)
 
     @property
     def decider(self) -> Decider:
         if self._decider is None:
             self._decider = Decider(self.env, self.endpoint_services, resource_account=self.resource_account)
         return self._decider
+
+    async def close(self) -> None:
+        """Close the upstream's idle connections (those of the running event loop)."""
+        if self._transport is not None:
+            self._transport.close()
 
     def iam_requests(self, caller: Caller, call: ServiceCall, region: str) -> tuple[IamRequest, ...]:
         extras: dict[str, str] = {}
@@ -155,11 +176,68 @@ class Emulator:
         """Decide every IAM request of ``call`` from ``caller``; raises UsageError when the call's
         parameters do not name its resources."""
         requests = self.iam_requests(caller, call, region)
-        # The decider's policy-set cache is a plain dict: decide one request at a time.
-        with self._decide_lock:
-            decisions = tuple(self.decider.decide(caller, request, region=region) for request in requests)
+        decider = self.decider
+        decisions = tuple(decider.decide(caller, request, region=region) for request in requests)
         refusal = next((d for d in decisions if not d.allowed), None)
         return CallOutcome(decisions, "allowed" if refusal is None else refusal.decision)
+
+
+@dataclass(frozen=True)
+class ConnectionAuthority:
+    """What the client of one connection believes it is talking to.
+
+    ``endpoint``: the authorities its requests' ``Host`` may name (:class:`EndpointNames`); ``tls``:
+    whether the connection is TLS (a proxy that terminated a ``CONNECT`` tunnel's TLS says so)."""
+
+    endpoint: EndpointNames
+    tls: bool = False
+
+    @classmethod
+    def for_host(cls, host: str, port: int, *, tls: bool) -> ConnectionAuthority:
+        """A client that connected to ``host:port`` (a ``CONNECT`` tunnel's authority): its requests name
+        that host, with or without the scheme's default port (RFC 9110 §7.2); S3 buckets may be named
+        one label below it (virtual-hosted style)."""
+        return cls(EndpointNames.for_authority(host, port, tls=tls), tls)
+
+
+async def serve_connection(emulator: Emulator, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                           authority: ConnectionAuthority) -> None:
+    """Serve the HTTP/1.1 requests of one connection, one after another, until either side closes it.
+
+    The seam for anything that accepts connections itself: the listener calls it for each accepted
+    socket; a proxy calls it on the stream left once it has terminated the TLS of a ``CONNECT``
+    tunnel (``writer.start_tls``), with the tunnel's authority. Returns when the connection is done,
+    having closed it; never raises for what a client sends."""
+    connection = HttpConnection(reader, writer)
+    try:
+        while not connection.close_after:
+            try:
+                head = await connection.read_head()
+            except UnreadableHead as error:
+                await _answer_unreadable(connection, error)
+                break
+            if head is None:
+                break
+            await _Exchange(emulator, connection, authority, head).run()
+            if not head.keep_alive:
+                break
+    except (ConnectionError, TimeoutError):
+        pass
+    finally:
+        transport = writer.transport
+        if not transport.is_closing():
+            transport.close()
+
+
+async def _answer_unreadable(connection: HttpConnection, error: UnreadableHead) -> None:
+    # RFC 6585 §5 (431); the head was not read, so neither its service nor its format is known.
+    body = str(error).encode()
+    connection.write_head(error.status, None, [("Content-Type", "text/plain"), ("Content-Length", str(len(body))),
+                                      ("Connection", "close")], body)
+    try:
+        await connection.drain()
+    except (ConnectionError, TimeoutError):
+        pass
 
 
 def _style_guess(first: Mapping[str, str], query_pairs: Sequence[tuple[str, str]]) -> WireStyle:
@@ -180,53 +258,25 @@ class _Reject(Exception):
         self.style = style
 
 
-class _ClientGone(Exception):
-    """The client closed the connection before sending its whole body."""
+class _Exchange:
+    """One request and its answer on a connection."""
 
-
-class EmulatorServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 1024   # socketserver's default of 5 drops bursts of new clients
-
-    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, connection: HttpConnection, authority: ConnectionAuthority,
+                 raw: RawHead) -> None:
         self.emulator = emulator
-        super().__init__(address, EmulatorHandler)
-        host, port = self.server_address[:2]
-        self.endpoint_names = EndpointNames.for_listen_address(str(host), int(port), emulator.endpoint_names)
+        self.connection = connection
+        self.authority = authority
+        self.raw = raw
+        self.method = raw.method
+        self.body_consumed = False
+        self.framing: BodyFraming | None = None
 
-
-class EmulatorHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # responses are written as headers, then body: see upstream.py
-    server_version = "accesspath-emulator"
-    timeout = SOCKET_TIMEOUT
-    server: EmulatorServer
-
-    def log_message(self, format: str, *args: Any) -> None:  # the decision log is the log
-        return
-
-    def handle_expect_100(self) -> bool:
-        # Answered only once the request is allowed: a refused upload is never sent.
-        return True
-
-    def _expects_continue(self) -> bool:
-        return self.headers.get("Expect", "").lower() == "100-continue" and self.request_version >= "HTTP/1.1"
-
-    # Every method goes through one handler.
-    def do_GET(self) -> None:
-        self._handle()
-
-    do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_GET
-
-    def _handle(self) -> None:
-        emulator = self.server.emulator
+    async def run(self) -> None:
+        emulator = self.emulator
+        raw = self.raw
         request_id = new_request_id()
-        self._body_consumed = False
-        self._framing: BodyFraming | None = None
-        fields = list(self.headers.items())
-        first = {name.lower(): value for name, value in reversed(fields)}
-        query_guess = parse_query_pairs(self.path.partition("?")[2])
+        first = raw.first()
+        query_guess = parse_query_pairs(raw.target.partition("?")[2])
         style = _style_guess(first, query_guess)
         if any(name == "AWSAccessKeyId" for name, _ in query_guess) or first.get("authorization", "").startswith("AWS "):
             # Signature Version 2 (a presigned URL from boto3's default S3 signer, or an "AWS key:sig"
@@ -236,12 +286,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         call: ServiceCall | None = None
         outcome: CallOutcome | None = None
         try:
-            if sum(len(name) + len(value) + 4 for name, value in fields) > MAX_HEADER_BYTES:
-                self.close_connection = True
+            if sum(len(name) + len(value) + 4 for name, value in raw.fields) > MAX_HEADER_BYTES:
+                self.connection.close_after = True
                 raise _Reject("headers-too-large", f"Your request header section exceeds the maximum allowed size"
                                                    f" ({MAX_HEADER_BYTES} bytes).", style)
-            head = self._read_head(fields, style)
-            self._framing = head.framing
+            head = self._read_head(style)
+            self.framing = head.framing
             headers = head.headers
             parts = self._signed_parts(headers, head.query_pairs, style)
             signing_name = parts.scope.service
@@ -249,17 +299,17 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             if not models_for_signing_name(signing_name):
                 raise _Reject("unknown-service", f"unknown service '{signing_name[:60]}' in the credential scope",
                               style)
-            known = self._authenticate(parts, style, emulator)
+            known = self._authenticate(parts, style)
             caller = known.caller
             streaming = is_streaming_service(signing_name)
-            body = None if streaming else self._read_buffered_body(head, style)
+            body = None if streaming else await self._read_buffered_body(head, style)
             try:
-                verify_signature(self.command, head.raw_path, head.query_pairs, head.values, parts,
+                verify_signature(self.method, head.raw_path, head.query_pairs, head.values, parts,
                                  known.secret_access_key, body)
             except SignatureProblem as problem:
                 raise _Reject(problem.kind, problem.message, style) from None
             try:
-                call = identify(signing_name, self.command, head.raw_path, head.query_pairs, headers, body,
+                call = identify(signing_name, self.method, head.raw_path, head.query_pairs, headers, body,
                                 virtual_host_label=head.virtual_host_label)
             except UnknownCall as unknown:
                 kind = {"body": "bad-body", "service": "unknown-service", "ambiguous": "ambiguous"}.get(
@@ -268,7 +318,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             style = call.style
             self._check_streaming_variant(parts, style)
             if body is None and call.service == "s3" and call.operation in DECIDED_BY_BODY:
-                body = self._read_decided_body(head, parts, style)
+                body = await self._read_decided_body(head, parts, style)
                 try:
                     call = with_body_params(call, body)
                 except UnknownCall as unknown:
@@ -283,28 +333,27 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                 kind = "unreachable" if refusal.decision == "unreachable" else "access-denied"
                 message = refusal.message or f"not authorized to perform: {refusal.request.action}"
                 raise _Reject(kind, message, style)
-            status = self._forward(emulator, head, call, parts, body, style, known.secret_access_key)
-            self._log(emulator, caller, call, outcome, "allowed", status, None, request_id)
+            status = await self._forward(head, call, parts, body, style, known.secret_access_key)
+            self._log(caller, call, outcome, "allowed", status, None, request_id)
         except _Reject as reject:
-            status = self._send_error(reject.style, reject.kind, reject.message, request_id)
+            status = await self._send_error(reject.style, reject.kind, reject.message, request_id)
             # Refused after an allowed decision (a body that fails its signature on the way): an error.
             decided = outcome is not None and not outcome.allowed
             decision = outcome.decision if decided and outcome is not None else "error"
-            self._log(emulator, caller, call, outcome, decision, status, None if decided else reject.message,
-                      request_id)
-        except _ClientGone:
-            self.close_connection = True
-            self._log(emulator, caller, call, outcome, outcome.decision if outcome else "error", 499,
+            self._log(caller, call, outcome, decision, status, None if decided else reject.message, request_id)
+        except ClientGone:
+            self.connection.close_after = True
+            self._log(caller, call, outcome, outcome.decision if outcome else "error", 499,
                       "the client closed the connection mid-request", request_id)
-        except (TimeoutError, BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-            self._log(emulator, caller, call, outcome, outcome.decision if outcome else "error", 499,
+        except (TimeoutError, ConnectionError):
+            self.connection.close_after = True
+            self._log(caller, call, outcome, outcome.decision if outcome else "error", 499,
                       "the client closed the connection mid-response", request_id)
         except Exception as error:  # noqa: BLE001 - a bug must cost one request, never the server
-            self.close_connection = True
-            status = self._send_error(style, "internal", "We encountered an internal error. Please try again.",
-                                      request_id)
-            self._log(emulator, caller, call, outcome, "error", status, f"{type(error).__name__}: {error}", request_id)
+            self.connection.close_after = True
+            status = await self._send_error(style, "internal", "We encountered an internal error. Please try again.",
+                                            request_id)
+            self._log(caller, call, outcome, "error", status, f"{type(error).__name__}: {error}", request_id)
 
     def _check_streaming_variant(self, parts: SignedRequestParts, style: WireStyle) -> None:
         """Signed streaming bodies are accepted only where every signature in them is verified."""
@@ -314,41 +363,21 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                                              f" verifies {STREAMING_SIGNED} chunk signatures, not trailer or"
                                              " SigV4a signatures", style)
 
-    def _read_decided_body(self, head: RequestHead, parts: SignedRequestParts, style: WireStyle) -> bytes:
-        """An S3 body the decision reads (DeleteObjects), whole and checked against its signed hash."""
-        if head.framing.content_length is not None and head.framing.content_length > MAX_DECIDED_BODY:
-            self.close_connection = True
-            raise _Reject("too-large", f"a body of {head.framing.content_length} bytes is larger than"
-                                       f" {MAX_DECIDED_BODY} for this operation", style)
-        if (parts.content_sha256 or "").startswith("STREAMING-"):
-            raise _Reject("not-implemented", "this operation's body is read to decide it: send it whole, not"
-                                             " aws-chunked", style)
-        if head.expects_continue:
-            self._send_continue()
-        data = bytearray()
-        for chunk in self._body_chunks(head.framing.content_length, style):
-            data += chunk
-            if len(data) > MAX_DECIDED_BODY:
-                self.close_connection = True
-                raise _Reject("too-large", f"the body is larger than {MAX_DECIDED_BODY} bytes", style)
-        self._body_consumed = True
-        if is_hex_sha256(parts.content_sha256) and hashlib.sha256(data).hexdigest() != parts.content_sha256:
-            raise _Reject("payload-mismatch", "The provided 'x-amz-content-sha256' header does not match what was"
-                                              " computed.", style)
-        return bytes(data)
-
-    def _read_head(self, fields: list[tuple[str, str]], style: WireStyle) -> RequestHead:
-        # Only the defects of the header lines themselves (the parser also judges MIME bodies it never saw).
-        defects = [type(defect).__name__ for defect in self.headers.defects if isinstance(defect, _HEADER_DEFECTS)]
-        if self.headers.get_payload():
-            defects.append("a line that is not a header field")
+    def _read_head(self, style: WireStyle) -> RequestHead:
+        raw = self.raw
         try:
-            return read_request_head(self.command, self.path, self.request_version, fields,
-                                     self.server.endpoint_names, parser_defects=defects)
+            head = read_request_head(raw.method, raw.target, raw.version, raw.fields, self.authority.endpoint)
         except RequestRefused as refused:
             if refused.close:
-                self.close_connection = True
+                self.connection.close_after = True
             raise _Reject(refused.kind, refused.message, style) from None
+        if raw.problem is not None:
+            # llhttp refused what the request reader alone would have let through: refuse it too.
+            self.connection.close_after = True
+            raise _Reject("ambiguous", f"malformed request head ({raw.problem}): a field name followed by whitespace,"
+                                       " a line without a colon, a folded line or a character HTTP/1.1 does not"
+                                       " allow there (RFC 9112 §3, §5)", style)
+        return head
 
     # -- authentication -------------------------------------------------------------------------------
 
@@ -359,7 +388,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         except SignatureProblem as problem:
             raise _Reject(problem.kind, problem.message, style) from None
 
-    def _authenticate(self, parts: SignedRequestParts, style: WireStyle, emulator: Emulator) -> KnownCredentials:
+    def _authenticate(self, parts: SignedRequestParts, style: WireStyle) -> KnownCredentials:
+        emulator = self.emulator
         known = emulator.credentials.get(parts.scope.access_key_id)
         if known is None:
             message = ("The AWS Access Key Id you provided does not exist in our records." if style.kind == "s3"
@@ -382,79 +412,63 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     # -- bodies ------------------------------------------------------------------------------------------
 
-    def _read_buffered_body(self, head: RequestHead, style: WireStyle) -> bytes:
-        length = head.framing.content_length
-        if length is not None and length > MAX_BUFFERED_BODY:
-            self.close_connection = True
-            raise _Reject("too-large", f"the request body of {length} bytes is larger than {MAX_BUFFERED_BODY}", style)
+    async def _read_whole(self, head: RequestHead, limit: int, style: WireStyle) -> bytes:
         if head.expects_continue:
-            self._send_continue()
+            self.connection.send_continue()
         data = bytearray()
-        for chunk in self._body_chunks(length, style):
-            data += chunk
-            if len(data) > MAX_BUFFERED_BODY:
-                self.close_connection = True
-                raise _Reject("too-large", f"the request body is larger than {MAX_BUFFERED_BODY} bytes", style)
-        self._body_consumed = True
+        try:
+            async for chunk in self.connection.body_chunks(head.framing.content_length):
+                data += chunk
+                if len(data) > limit:
+                    self.connection.close_after = True
+                    raise _Reject("too-large", f"the request body is larger than {limit} bytes", style)
+        except RequestRefused as refused:
+            raise _Reject(refused.kind, refused.message, style) from None
+        self.body_consumed = True
         return bytes(data)
 
-    def _send_continue(self) -> None:
-        self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    async def _read_buffered_body(self, head: RequestHead, style: WireStyle) -> bytes:
+        length = head.framing.content_length
+        if length is not None and length > MAX_BUFFERED_BODY:
+            self.connection.close_after = True
+            raise _Reject("too-large", f"the request body of {length} bytes is larger than {MAX_BUFFERED_BODY}", style)
+        if length == 0:
+            self.body_consumed = True
+            return b""
+        return await self._read_whole(head, MAX_BUFFERED_BODY, style)
 
-    def _body_chunks(self, length: int | None, style: WireStyle) -> Iterator[bytes]:
-        if length is None:
-            yield from self._chunked_body(style)
-            return
-        remaining = length
-        while remaining > 0:
-            try:
-                chunk = self.rfile.read1(min(CHUNK_SIZE, remaining))  # type: ignore[attr-defined]
-            except (TimeoutError, ConnectionResetError):
-                chunk = b""
-            if not chunk:
-                self.close_connection = True
-                raise _ClientGone()
-            remaining -= len(chunk)
-            yield chunk
+    async def _read_decided_body(self, head: RequestHead, parts: SignedRequestParts, style: WireStyle) -> bytes:
+        """An S3 body the decision reads (DeleteObjects), whole and checked against its signed hash."""
+        if head.framing.content_length is not None and head.framing.content_length > MAX_DECIDED_BODY:
+            self.connection.close_after = True
+            raise _Reject("too-large", f"a body of {head.framing.content_length} bytes is larger than"
+                                       f" {MAX_DECIDED_BODY} for this operation", style)
+        if (parts.content_sha256 or "").startswith("STREAMING-"):
+            raise _Reject("not-implemented", "this operation's body is read to decide it: send it whole, not"
+                                             " aws-chunked", style)
+        data = await self._read_whole(head, MAX_DECIDED_BODY, style)
+        if is_hex_sha256(parts.content_sha256) and hashlib.sha256(data).hexdigest() != parts.content_sha256:
+            raise _Reject("payload-mismatch", "The provided 'x-amz-content-sha256' header does not match what was"
+                                              " computed.", style)
+        return data
 
-    def _chunked_body(self, style: WireStyle) -> Iterator[bytes]:
-        """RFC 9112 §7.1, strictly: CRLF line ends, hex sizes, bounded trailers (which are dropped)."""
-        while True:
-            line = self._line(MAX_CHUNK_LINE)
-            try:
-                size = chunk_size(line)
-            except RequestRefused as refused:
-                self.close_connection = True
-                raise _Reject(refused.kind, refused.message, style) from None
-            if size == 0:
-                for _ in range(MAX_TRAILER_LINES):
-                    if self._line(MAX_CHUNK_LINE) == b"\r\n":
-                        return
-                self.close_connection = True
-                raise _Reject("incomplete-body", f"more than {MAX_TRAILER_LINES} trailer lines", style)
-            yield from self._body_chunks(size, style)
-            if self._line(2) != b"\r\n":
-                self.close_connection = True
-                raise _Reject("incomplete-body", "a chunk is not followed by CRLF (RFC 9112 §7.1)", style)
-
-    def _line(self, limit: int) -> bytes:
+    async def _streamed_body(self, length: int | None, style: WireStyle) -> AsyncIterator[bytes]:
         try:
-            line = self.rfile.readline(limit + 1)
-        except (TimeoutError, ConnectionResetError):
-            line = b""
-        if not line.endswith(b"\n"):
-            self.close_connection = True
-            raise _ClientGone()
-        return line
+            async for chunk in self.connection.body_chunks(length):
+                yield chunk
+        except RequestRefused as refused:
+            raise _Reject(refused.kind, refused.message, style) from None
 
-    def _checked_stream(self, length: int | None, expected_sha256: str | None, style: WireStyle) -> Iterator[bytes]:
+    async def _checked_stream(self, length: int | None, expected_sha256: str | None,
+                              style: WireStyle) -> AsyncIterator[bytes]:
         """The client's body, chunk by chunk; with a hex hash, the last chunk waits for the hash check."""
         if expected_sha256 is None:
-            yield from self._body_chunks(length, style)
+            async for chunk in self._streamed_body(length, style):
+                yield chunk
             return
         digest = hashlib.sha256()
         held: bytes | None = None
-        for chunk in self._body_chunks(length, style):
+        async for chunk in self._streamed_body(length, style):
             digest.update(chunk)
             if held is not None:
                 yield held
@@ -466,29 +480,30 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             yield held
 
     def _signed_chunks(self, head: RequestHead, parts: SignedRequestParts, secret_access_key: str,
-                       style: WireStyle) -> Iterator[bytes]:
+                       style: WireStyle) -> AsyncIterator[bytes]:
         decoded = head.header("x-amz-decoded-content-length")
         if not decoded.isdigit() or len(decoded) > 18:
             raise _Reject("validation", "an aws-chunked body needs x-amz-decoded-content-length (digits)", style)
         signing = ChunkSigning(signing_key(secret_access_key, parts.scope), parts.amz_date, parts.scope.text,
                                parts.signature.lower())
-        return SignedChunkStream(signing, int(decoded)).verified(self._body_chunks(head.framing.content_length,
-                                                                                   style))
+        return SignedChunkStream(signing, int(decoded)).verified_async(
+            self._streamed_body(head.framing.content_length, style))
 
     # -- forwarding ------------------------------------------------------------------------------------
 
-    def _forward(self, emulator: Emulator, head: RequestHead, call: ServiceCall, parts: SignedRequestParts,
-                 body: bytes | None, style: WireStyle, secret_access_key: str) -> int:
-        target, forwarded = forwarded_head(head, call, getattr(emulator.upstream, "authority", None))
+    async def _forward(self, head: RequestHead, call: ServiceCall, parts: SignedRequestParts, body: bytes | None,
+                       style: WireStyle, secret_access_key: str) -> int:
+        emulator = self.emulator
+        target, forwarded = forwarded_head(head, call, emulator.upstream_authority)
         if body is not None:
             sent = call.forward_body if call.forward_body is not None else body
             if sent is not body:
                 forwarded = with_payload_hash(forwarded, sent)
-            request = UpstreamRequest(self.command, target, forwarded, sent, len(sent))
+            request = UpstreamRequest(self.method, target, forwarded, sent, len(sent))
         else:
             length = head.framing.content_length
             if head.expects_continue:
-                self._send_continue()
+                self.connection.send_continue()
             expected = parts.content_sha256 if is_hex_sha256(parts.content_sha256) else None
             if length == 0 and expected not in (None, EMPTY_SHA256):
                 # Nothing to hold back: an empty body is complete upstream as soon as the head is sent.
@@ -496,31 +511,32 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                                                   " was computed.", style)
             if parts.content_sha256 == STREAMING_SIGNED:
                 stream = self._signed_chunks(head, parts, secret_access_key, style)
-                request = UpstreamRequest(self.command, target, forwarded, stream, length)
+                request = UpstreamRequest(self.method, target, forwarded, stream, length)
             elif length == 0 and expected is None:
-                request = UpstreamRequest(self.command, target, forwarded, b"", 0)
+                request = UpstreamRequest(self.method, target, forwarded, b"", 0)
             else:
-                request = UpstreamRequest(self.command, target, forwarded,
+                request = UpstreamRequest(self.method, target, forwarded,
                                           self._checked_stream(length, expected, style), length)
         try:
-            response = emulator.upstream.send(request)
+            response = await emulator.transport.send(request)
         except SignatureProblem as problem:
-            self.close_connection = True
+            self.connection.close_after = True
             raise _Reject(problem.kind, problem.message, style) from None
-        except (_ClientGone, _Reject):
+        except (ClientGone, _Reject):
             raise
-        except Exception as error:  # noqa: BLE001 - connection refused, protocol errors, header values http.client refuses
+        except Exception as error:  # noqa: BLE001 - connection refused, protocol errors, header values refused
             if body is None:
-                self.close_connection = True
+                self.connection.close_after = True
             raise _Reject("upstream-failed", f"the upstream did not answer: {type(error).__name__}: {error}",
                           style) from None
-        self._body_consumed = True
-        return self._relay(response)
+        self.body_consumed = True
+        return await self._relay(response)
 
-    def _relay(self, response: UpstreamResponse) -> int:
+    async def _relay(self, response: UpstreamResponse) -> int:
+        connection = self.connection
         completed = False
         try:
-            self.send_response_only(response.status, response.reason)
+            fields: list[tuple[str, str]] = []
             length: str | None = None
             for name, value in response.header_items():
                 lowered = name.lower()
@@ -528,59 +544,63 @@ class EmulatorHandler(BaseHTTPRequestHandler):
                     continue
                 if lowered == "content-length":
                     length = value
-                self.send_header(name, value)
-            bodiless = self.command == "HEAD" or response.status in (204, 304) or 100 <= response.status < 200
+                fields.append((name, value))
+            bodiless = self.method == "HEAD" or response.status in (204, 304) or 100 <= response.status < 200
             chunked = length is None and not bodiless
             if chunked:
-                self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            if not bodiless:
+                fields.append(("Transfer-Encoding", "chunked"))
+            if not self.raw.keep_alive:
+                fields.append(("Connection", "close"))
+            first = b"" if bodiless else await response.read_chunk(CHUNK_SIZE)
+            if first and chunked:
+                first = b"%x\r\n%s\r\n" % (len(first), first)
+            connection.write_head(response.status, response.reason, fields, first)
+            if first:
                 while True:
-                    chunk = response.read_chunk(CHUNK_SIZE)
+                    chunk = await response.read_chunk(CHUNK_SIZE)
                     if not chunk:
                         break
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-                if chunked:
-                    self.wfile.write(b"0\r\n\r\n")
+                    await connection.drain()
+                    connection.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+            if chunked:
+                connection.write(b"0\r\n\r\n")
+            await connection.drain()
             completed = True
             return response.status
         finally:
             if not completed:
-                self.close_connection = True
+                connection.close_after = True
             response.close()
 
     # -- answers -------------------------------------------------------------------------------------
 
-    def _send_error(self, style: WireStyle, kind: str, message: str, request_id: str) -> int:
-        error = error_response(style, kind, message, request_id=request_id, head=self.command == "HEAD")
+    async def _send_error(self, style: WireStyle, kind: str, message: str, request_id: str) -> int:
+        error = error_response(style, kind, message, request_id=request_id, head=self.method == "HEAD")
+        fields = [*error.headers, ("Content-Length", str(len(error.body)))]
+        if self.connection.close_after or self._body_unread() or not self.raw.keep_alive:
+            fields.append(("Connection", "close"))
+            self.connection.close_after = True
         try:
-            self.send_response_only(error.status)
-            for name, value in error.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(error.body)))
-            if self.close_connection or self._body_unread():
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            self.end_headers()
-            self.wfile.write(error.body)
-        except (TimeoutError, BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+            self.connection.write_head(error.status, None, fields, error.body)
+            await self.connection.drain()
+        except (TimeoutError, ConnectionError):
+            self.connection.close_after = True
         return error.status
 
     def _body_unread(self) -> bool:
         # A refused request whose body was never read: the connection cannot carry another request.
-        if getattr(self, "_body_consumed", False):
+        if self.body_consumed:
             return False
-        framing: BodyFraming | None = getattr(self, "_framing", None)
-        if framing is None:
-            return "Content-Length" in self.headers or "Transfer-Encoding" in self.headers
-        return not framing.empty
+        if self.framing is None:
+            return any(name.lower() in ("content-length", "transfer-encoding") for name, _ in self.raw.fields)
+        return not self.framing.empty
 
-    def _log(self, emulator: Emulator, caller: Caller | None, call: ServiceCall | None, outcome: CallOutcome | None,
+    def _log(self, caller: Caller | None, call: ServiceCall | None, outcome: CallOutcome | None,
              decision: str, status: int, error: str | None, request_id: str) -> None:
-        if emulator.decision_log is None:
+        decision_log = self.emulator.decision_log
+        if decision_log is None:
             return
-        emulator.decision_log.record(log_entry(
+        decision_log.record(log_entry(
             caller=caller, service=call.service if call else None, operation=call.operation if call else None,
             decisions=outcome.decisions if outcome else (), decision=decision, status=status, error=error,
             request_id=request_id))
@@ -628,8 +648,3 @@ class RunningServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def start_emulator(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
-    return RunningServer(EmulatorServer((host, port), emulator))
-
