@@ -28,6 +28,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import unquote_to_bytes
 
 MAX_CONTENT_LENGTH_DIGITS = 18
@@ -56,6 +57,24 @@ class RequestRefused(Exception):
         self.kind = kind
         self.message = message
         self.close = close
+
+
+class HostNames(Protocol):
+    """What a connection's requests may name in ``Host``: :class:`EndpointNames` for the emulator's own
+    endpoint, or the one AWS host a proxy tunnel was opened to."""
+
+    def classify(self, host: str) -> str | None:
+        """The S3 virtual-hosted label ``host`` names (None: the endpoint itself); raises RequestRefused
+        for a ``Host`` that does not name it."""
+        ...
+
+    def scope_problem(self, signing_name: str, region: str) -> str | None:
+        """Why requests here cannot be signed for this service and region (None: they can)."""
+        ...
+
+    def call_problem(self, service: str) -> str | None:
+        """Why this endpoint does not serve ``service``'s calls (None: it does)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,12 @@ class EndpointNames:
         raise RequestRefused(f"the Host '{_shown(host)}' does not name this endpoint ({named}, or <bucket>. before"
                              " a name for S3's virtual-hosted style): another server would read it as another"
                              " endpoint or bucket")
+
+    def scope_problem(self, signing_name: str, region: str) -> str | None:
+        return None             # the emulator's endpoint answers every service in every region
+
+    def call_problem(self, service: str) -> str | None:
+        return None
 
     def _any_ip(self, authority: str) -> bool:
         if self.any_ip_port is None:
@@ -190,7 +215,7 @@ class RequestHead:
 
 
 def read_request_head(method: str, target: str, version: str, fields: Sequence[tuple[str, str]],
-                      endpoint: EndpointNames, *, parser_defects: Sequence[str] = ()) -> RequestHead:
+                      endpoint: HostNames, *, parser_defects: Sequence[str] = ()) -> RequestHead:
     """Validate a request head and read it once; raises :class:`RequestRefused` for anything ambiguous.
 
     ``parser_defects``: what the HTTP parser noticed (malformed lines it skipped or folded)."""

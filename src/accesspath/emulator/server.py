@@ -52,6 +52,7 @@ from accesspath.emulator.protocols import (
 from accesspath.emulator.request_reader import (
     BodyFraming,
     EndpointNames,
+    HostNames,
     RequestHead,
     RequestRefused,
     read_request_head,
@@ -186,10 +187,12 @@ class Emulator:
 class ConnectionAuthority:
     """What the client of one connection believes it is talking to.
 
-    ``endpoint``: the authorities its requests' ``Host`` may name (:class:`EndpointNames`); ``tls``:
-    whether the connection is TLS (a proxy that terminated a ``CONNECT`` tunnel's TLS says so)."""
+    ``endpoint``: what its requests' ``Host`` may name and which services and regions they may be
+    signed for (:class:`request_reader.HostNames`: the emulator's :class:`EndpointNames`, or the AWS
+    host a proxy tunnel was opened to); ``tls``: whether the connection is TLS (a proxy that
+    terminated a ``CONNECT`` tunnel's TLS says so)."""
 
-    endpoint: EndpointNames
+    endpoint: HostNames
     tls: bool = False
 
     @classmethod
@@ -299,6 +302,9 @@ class _Exchange:
             if not models_for_signing_name(signing_name):
                 raise _Reject("unknown-service", f"unknown service '{signing_name[:60]}' in the credential scope",
                               style)
+            disagreement = self.authority.endpoint.scope_problem(signing_name, parts.scope.region)
+            if disagreement is not None:
+                raise _Reject("malformed", disagreement, style)
             known = self._authenticate(parts, style)
             caller = known.caller
             streaming = is_streaming_service(signing_name)
@@ -316,6 +322,9 @@ class _Exchange:
                     unknown.kind, "unknown-operation")
                 raise _Reject(kind, unknown.message, unknown.style) from None
             style = call.style
+            disagreement = self.authority.endpoint.call_problem(call.service)
+            if disagreement is not None:
+                raise _Reject("ambiguous", disagreement, style)
             self._check_streaming_variant(parts, style)
             if body is None and call.service == "s3" and call.operation in DECIDED_BY_BODY:
                 body = await self._read_decided_body(head, parts, style)
