@@ -29,6 +29,9 @@ NOT_RUN = {
         "a server: run by test_the_emulator_quick_start_works_as_written",
     "accesspath run TEMPLATE --from TASK --upstream http://127.0.0.1:5000 -- python app.py":
         "placeholders; accesspath run is run by tests/emulator",
+    "accesspath run stack.yaml --region eu-west-1 --from OrdersService --upstream http://127.0.0.1:5000 -- aws sqs"
+    " send-message --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/orders --message-body hi":
+        "a placeholder template; this very call is run by tests/emulator/test_emulator_transparent.py",
     "accesspath env show network.yaml roles.yaml app.yaml --region ap-northeast-1 --param EnvType=Production":
         "placeholder files of docs/environment.md; env show is run by tests/environment",
     "accesspath env export network.yaml roles.yaml app.yaml --region ap-northeast-1 -o env.json":

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from contextlib import ExitStack
 from typing import Any
 
@@ -49,6 +51,10 @@ def register(subparsers: Any) -> None:
                         help="another host name clients use for the emulator (besides the --listen address and"
                              " localhost; S3 buckets may be named below it, virtual-hosted style); a request whose"
                              " Host names no endpoint name is refused; repeatable")
+    parser.add_argument("--proxy", action="store_true",
+                        help="also act as an HTTPS proxy (transparent mode): clients given HTTPS_PROXY and the CA"
+                             " bundle printed at start reach the emulator when they call AWS host names; hosts that"
+                             " are not AWS get what --from's network path allows")
     parser.set_defaults(run=run)
 
 
@@ -114,6 +120,24 @@ def build_emulator(args: argparse.Namespace, stack: ExitStack) -> Any:
                     decision_log=DecisionLog(stream), resource_account=args.resource_account)
 
 
+def operator_bundle(environ: Mapping[str, str]) -> str | None:
+    """The CA bundle the operator's clients already use, kept in the run's bundle beside its CA."""
+    return next((environ[name] for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+                 if environ.get(name)), None)
+
+
+def transparent_proxy(emulator: Any, caller: Any, stack: ExitStack, *, trusted_bundle: str | None) -> Any:
+    """Make the emulator a proxy with a CA made for this run; ``stack`` removes the CA's directory.
+    ``caller``: whose network path connections to hosts outside AWS take (None: refused)."""
+    from accesspath.emulator.aws_hosts import aws_dns_suffixes
+    from accesspath.emulator.connect_proxy import TransparentProxy
+    from accesspath.emulator.run_authority import RunAuthority
+
+    authority = stack.enter_context(RunAuthority(aws_dns_suffixes(), trusted_bundle=trusted_bundle))
+    emulator.proxy = TransparentProxy(authority, emulator.env, caller)
+    return authority
+
+
 def wait_for_signal() -> None:
     """Block until SIGINT or SIGTERM."""
     stop = threading.Event()
@@ -150,12 +174,19 @@ def run(args: argparse.Namespace) -> int:
                 emulator.credentials.add(known)
         if args.caller:
             issued = emulator.credentials.issue(resolve_caller(emulator.env, args.caller))
+        authority = None
+        if args.proxy:
+            authority = transparent_proxy(emulator, issued.caller if issued is not None else None, stack,
+                                          trusted_bundle=operator_bundle(os.environ))
         try:
             server = start_emulator(emulator, host, port)
         except OSError as error:
             raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
         stack.callback(server.stop)
         ready: dict[str, Any] = {"endpoint": server.url, "region": emulator.env.region, "upstream": args.upstream}
+        if authority is not None:
+            ready["proxy"] = {"url": server.url, "caBundle": str(authority.bundle_file),
+                              "caCertificate": str(authority.ca_file)}
         if issued is not None:
             ready["principal"] = issued.caller.principal.arn
             ready["credentials"] = {"AccessKeyId": issued.access_key_id, "SecretAccessKey": issued.secret_access_key,
@@ -164,5 +195,13 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(ready), flush=True)
         print(f"accesspath: serving on {server.url}, forwarding allowed calls to {args.upstream}"
               f" (Ctrl-C stops)", file=sys.stderr, flush=True)
+        if authority is not None:
+            from accesspath.cli.run_cmd import proxy_environment
+
+            variables = proxy_environment(server.url, bundle_file=str(authority.bundle_file),
+                                          ca_file=str(authority.ca_file))
+            print("accesspath: transparent mode: give clients these variables (the CA and its key are removed when"
+                  " serve stops):\n" + "\n".join(f"  export {name}={value}" for name, value in variables.items()),
+                  file=sys.stderr, flush=True)
         wait_for_signal()
     return 0
