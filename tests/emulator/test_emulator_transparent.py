@@ -11,7 +11,7 @@ emulator itself, and the only tunnel to a host outside AWS goes to a server on 1
 The denial texts are AWS's: "User: ARN is not authorized to perform: ACTION on resource: ARN because no
 identity-based policy allows the ACTION action" (IAM User Guide, "Troubleshoot access denied error
 messages", https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html), in SQS's
-JSON protocol as ``AccessDenied`` (Amazon SQS API Reference, "Common Errors").
+JSON protocol as ``AccessDeniedException`` (Amazon SQS API Reference, "Common Errors").
 """
 
 from __future__ import annotations
@@ -77,15 +77,23 @@ def upstream() -> Iterator[UpstreamRecord]:
             return
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                body = b""
+                while size := int(self.rfile.readline().split(b";")[0], 16):
+                    body += self.rfile.read(size)
+                    self.rfile.readline()
+                while self.rfile.readline() not in (b"\r\n", b""):
+                    pass
+            else:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             operation = self.headers.get("X-Amz-Target", "") or f"{self.command} {self.path}"
             with record.lock:
                 record.requests.append((self.command, self.path, operation, body))
             connection = http.client.HTTPConnection(moto_host, moto_port, timeout=30)
             try:
                 connection.request(self.command, self.path, body=body,
-                                   headers={k: v for k, v in self.headers.items() if k.lower() != "content-length"})
+                                   headers={k: v for k, v in self.headers.items()
+                                            if k.lower() not in ("content-length", "transfer-encoding")})
                 response = connection.getresponse()
                 data = response.read()
                 self.send_response(response.status)
@@ -163,7 +171,7 @@ def test_the_aws_cli_v1_sqs_with_a_real_queue_url_goes_through_the_proxy(upstrea
     assert "allowed-status=0" in done.stdout, done.stderr
     assert json.loads(done.stdout.split("allowed-status")[0])["MessageId"]
     assert "denied-status=254" in done.stdout or "denied-status=255" in done.stdout
-    assert "An error occurred (AccessDenied) when calling the SendMessage operation: User: " + ROLE_SESSION in done.stderr
+    assert "An error occurred (AccessDeniedException) when calling the SendMessage operation: User: " + ROLE_SESSION in done.stderr
     assert DENIED in done.stderr
     # moto got the allowed call and nothing of the denied one
     assert upstream.operations() == ["AmazonSQS.SendMessage"]
@@ -197,6 +205,10 @@ try:
     results["scope"] = "sent"
 except other.exceptions.ClientError as error:
     results["scope"] = [error.response["Error"]["Code"], error.response["Error"]["Message"]]
+# A plain-HTTP proxy request (absolute form) to an AWS host: decided the same way.
+plain = boto3.client("sqs", endpoint_url="http://sqs.eu-west-1.amazonaws.com", config=Config(retries={"max_attempts": 1}))
+plain.send_message(QueueUrl=sys.argv[1], MessageBody="over-plain-http")
+results["plain"] = "sent"
 results["ca"] = [os.environ["AWS_CA_BUNDLE"], oct(os.stat(os.path.dirname(os.environ["AWS_CA_BUNDLE"])).st_mode & 0o777)]
 print(json.dumps(results))
 """
@@ -212,16 +224,17 @@ def test_boto3_with_no_endpoint_settings(upstream: UpstreamRecord, tmp_path: Pat
     results = json.loads(done.stdout)
     assert results["orders"] == "sent"
     code, message = results["audit"]
-    assert code == "AccessDenied" and message.startswith("User: " + ROLE_SESSION) and DENIED in message
+    assert code == "AccessDeniedException" and message.startswith("User: " + ROLE_SESSION) and DENIED in message
     code, message = results["scope"]
     assert code == "InvalidSignatureException"
     assert message.startswith("Credential should be scoped to a valid region, not 'us-east-1'.")
     # the CA's private directory existed (0700) while the program ran, and is gone now
     bundle, mode = results["ca"]
     assert mode == "0o700" and not os.path.exists(bundle) and not os.path.exists(os.path.dirname(bundle))
-    assert upstream.operations() == ["AmazonSQS.SendMessage"]
-    assert _drain(upstream, "orders") == ["from-boto3"] and _drain(upstream, "audit") == []
-    assert [e["decision"] for e in entries] == ["allowed", "implicitDeny", "error"]
+    assert results["plain"] == "sent"
+    assert upstream.operations() == ["AmazonSQS.SendMessage", "AmazonSQS.SendMessage"]
+    assert _drain(upstream, "orders") == ["from-boto3", "over-plain-http"] and _drain(upstream, "audit") == []
+    assert [e["decision"] for e in entries] == ["allowed", "implicitDeny", "error", "allowed"]
 
 
 CURL_APP = """
@@ -272,7 +285,7 @@ def test_curl_through_the_proxy(upstream: UpstreamRecord, tmp_path: Path) -> Non
     assert json.loads(out.rsplit("\n", 1)[0])["MessageId"]
     status, out, err = results["audit"]
     body, code = out.rsplit("\n", 1)
-    assert code == "400" and json.loads(body)["__type"].endswith("AccessDenied"), body
+    assert code == "400" and json.loads(body)["__type"] == "AccessDeniedException", body
     assert DENIED in json.loads(body)["message"]
     # A host that is not AWS, from a subnet with no NAT or internet gateway: refused, with the reason.
     status, out, err = results["outside"]
@@ -343,7 +356,7 @@ def test_serve_proxy_prints_how_to_use_it_and_removes_its_ca_when_stopped(upstre
                            verify=proxy["caBundle"],
                            config=Config(proxies={"https": proxy["url"]}, retries={"max_attempts": 1}))
         assert sqs.send_message(QueueUrl=ORDERS, MessageBody="from-serve")["MessageId"]
-        with pytest.raises(ClientError, match="AccessDenied"):
+        with pytest.raises(ClientError, match="AccessDeniedException"):
             sqs.send_message(QueueUrl=AUDIT, MessageBody="from-serve")
     finally:
         process.send_signal(signal.SIGINT)
@@ -375,3 +388,48 @@ def test_run_replaces_the_operators_proxy_and_ca_settings() -> None:
     with_endpoint = child_environment(operator, endpoint="http://127.0.0.1:4566", credentials_uri="http://127.0.0.1:8/c",
                                       token="t", region=REGION, proxy=proxy)
     assert with_endpoint["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+
+
+S3_APP = """
+import json, sys
+import boto3
+from botocore.config import Config
+
+s3 = boto3.client("s3", config=Config(retries={"max_attempts": 1}))
+results = {"endpoint": s3.meta.endpoint_url}
+s3.put_object(Bucket="accesspath-emulator-data", Key="k", Body=b"via the proxy")
+results["get"] = s3.get_object(Bucket="accesspath-emulator-data", Key="k")["Body"].read().decode()
+try:
+    s3.put_object(Bucket="accesspath-emulator-other", Key="k", Body=b"x")
+    results["other"] = "written"
+except s3.exceptions.ClientError as error:
+    results["other"] = error.response["Error"]["Code"]
+print(json.dumps(results))
+"""
+
+
+def test_s3_virtual_hosted_through_the_proxy(upstream: UpstreamRecord, tmp_path: Path) -> None:
+    # tests/emulator/s3-gateway.yaml: the task role may use s3:* on accesspath-emulator-data only; boto3 in
+    # us-east-1 names the bucket in the host (accesspath-emulator-data.s3.amazonaws.com, virtual-hosted).
+    s3 = boto3.client("s3", endpoint_url=upstream.url, region_name="us-east-1", aws_access_key_id="direct",
+                      aws_secret_access_key="direct")
+    for bucket in ("accesspath-emulator-data", "accesspath-emulator-other"):
+        s3.create_bucket(Bucket=bucket)
+    upstream.clear()
+    app = tmp_path / "s3_app.py"
+    app.write_text(S3_APP)
+    log = tmp_path / "s3.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    done = subprocess.run([sys.executable, "-m", "accesspath", "run", str(Path(__file__).with_name("s3-gateway.yaml")),
+                           "--region", "us-east-1", "--from", "Service", "--upstream", upstream.url, "--log", str(log),
+                           "--no-endpoint-url", "--", sys.executable, str(app)],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert results == {"endpoint": "https://s3.amazonaws.com", "get": "via the proxy", "other": "AccessDenied"}
+    # moto got the two calls on the data bucket, in path style, and nothing for the other bucket
+    assert [(method, path) for method, path, _, _ in upstream.requests] == [
+        ("PUT", "/accesspath-emulator-data/k"), ("GET", "/accesspath-emulator-data/k")]
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(e["call"]["operation"], e["decision"]) for e in entries] == [
+        ("PutObject", "allowed"), ("GetObject", "allowed"), ("PutObject", "implicitDeny")]
