@@ -8,12 +8,15 @@ test_emulator_transparent.py. No test reaches the internet: the only tunnel open
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from accesspath.emulator import DecisionLog
 from accesspath.emulator.aws_hosts import aws_dns_suffixes, parse_aws_host
 from accesspath.emulator.connect_proxy import (
     ProxiedHost,
@@ -35,9 +38,10 @@ def authority() -> Iterator[RunAuthority]:
         yield made
 
 
-def _proxy(authority: RunAuthority, internet: bool) -> TransparentProxy:
+def _proxy(authority: RunAuthority, internet: bool, log: io.StringIO | None = None) -> TransparentProxy:
     env = load_environment([TEMPLATE], region="eu-west-1", parameters={"Internet": str(internet).lower()})
-    return TransparentProxy(authority, env, resolve_caller(env, "OrdersService"))
+    return TransparentProxy(authority, env, resolve_caller(env, "OrdersService"),
+                            decision_log=DecisionLog(log, live_summary=False) if log is not None else None)
 
 
 async def _inside(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, proxied: ProxiedHost) -> None:
@@ -92,7 +96,11 @@ def test_an_aws_host_is_answered_by_the_emulator_over_tls(authority: RunAuthorit
 
 
 def test_a_host_outside_aws_without_a_route_to_the_internet_is_refused_with_the_reason(authority: RunAuthority) -> None:
-    head, body = asyncio.run(_exchange(_proxy(authority, internet=False), "example.com:443"))
+    log = io.StringIO()
+    head, body = asyncio.run(_exchange(_proxy(authority, internet=False, log=log), "example.com:443"))
+    entry = json.loads(log.getvalue())
+    assert (entry["connection"], entry["decision"], entry["status"]) == ("example.com:443", "unreachable", 504)
+    assert entry["caller"] == {"kind": "ecs-service", "id": "OrdersService"} and entry["requests"] == []
     assert head.startswith(b"HTTP/1.1 504 ")
     assert b"Proxy-Status: accesspath; error=destination_ip_unroutable" in head
     assert body.decode().startswith("accesspath: example.com:443 is not an AWS endpoint and OrdersService cannot"
@@ -111,13 +119,16 @@ def test_a_host_outside_aws_with_a_nat_route_is_tunnelled(authority: RunAuthorit
             await writer.drain()
             writer.close()
 
+        log = io.StringIO()
         outside = await asyncio.start_server(echo, "127.0.0.1", 0)
         port = outside.sockets[0].getsockname()[1]
         try:
-            head, after = await _exchange(_proxy(authority, internet=True), f"127.0.0.1:{port}", then=b"ping\n")
+            head, after = await _exchange(_proxy(authority, internet=True, log=log), f"127.0.0.1:{port}",
+                                          then=b"ping\n")
         finally:
             outside.close()
             await outside.wait_closed()
+        assert json.loads(log.getvalue())["decision"] == "allowed"
         return head, after, received
 
     head, after, received = asyncio.run(scenario())

@@ -294,7 +294,8 @@ def test_curl_through_the_proxy(upstream: UpstreamRecord, tmp_path: Path) -> Non
     assert "no default route to a NAT or internet gateway" in out
     assert upstream.operations() == ["AmazonSQS.SendMessage"]
     assert _drain(upstream, "orders") == ["from-curl"] and _drain(upstream, "audit") == []
-    assert [e["decision"] for e in entries] == ["allowed", "implicitDeny"]
+    assert [(e["decision"], e.get("connection")) for e in entries] == [
+        ("allowed", None), ("implicitDeny", None), ("unreachable", "example.com:443")]
 
 
 OUTSIDE_APP = """

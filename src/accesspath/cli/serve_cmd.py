@@ -134,7 +134,7 @@ def transparent_proxy(emulator: Any, caller: Any, stack: ExitStack, *, trusted_b
     from accesspath.emulator.run_authority import RunAuthority
 
     authority = stack.enter_context(RunAuthority(aws_dns_suffixes(), trusted_bundle=trusted_bundle))
-    emulator.proxy = TransparentProxy(authority, emulator.env, caller)
+    emulator.proxy = TransparentProxy(authority, emulator.env, caller, decision_log=emulator.decision_log)
     return authority
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from accesspath.emulator.aws_hosts import AwsHost, call_disagreement, parse_aws_host, scope_disagreement
+from accesspath.emulator.decision_log import DecisionLog, log_entry
 from accesspath.emulator.request_reader import RequestRefused
 from accesspath.emulator.run_authority import RunAuthority
 from accesspath.environment.callers import Caller
@@ -81,16 +82,18 @@ class OutsideRoute:
     allowed: bool
     reason: str
     proxy_status: str = ""          # RFC 9209 error type of a refusal
+    decision: str = "allowed"       # the decision log's word: allowed, unreachable, undetermined, error
 
 
 class ProxyRefusal(Exception):
     """A CONNECT or proxy request the proxy answers itself: ``status``, and the reason as the body."""
 
-    def __init__(self, status: int, reason: str, proxy_status: str) -> None:
+    def __init__(self, status: int, reason: str, proxy_status: str, decision: str = "error") -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.proxy_status = proxy_status
+        self.decision = decision
 
 
 ServeTunnel = Callable[[asyncio.StreamReader, asyncio.StreamWriter, ProxiedHost], Awaitable[None]]
@@ -105,23 +108,26 @@ class TransparentProxy:
     authority: RunAuthority
     env: Environment
     caller: Caller | None
+    decision_log: DecisionLog | None = None
+    """Where connections the proxy answers itself are logged (requests inside tunnels are logged by the
+    emulator as any other call): ``connection`` names the host and port."""
 
     def outside_route(self, host: str, port: int) -> OutsideRoute:
         """What the caller's network path allows for a connection to ``host:port`` outside AWS."""
         where = f"{host}:{port}"
         if self.caller is None:
             return OutsideRoute(False, f"{where} is not an AWS endpoint, and no caller is known whose network path it"
-                                       " would take (give --from)", "destination_ip_prohibited")
+                                       " would take (give --from)", "destination_ip_prohibited", "error")
         placement = self.caller.placement
         if placement is None:
             return OutsideRoute(True, f"{self.caller.id} has no network placement: nothing limits its connections")
         path = find_path(self.env, placement, (), self.env.region)
         if path.kind is PathKind.UNDETERMINED:
             return OutsideRoute(False, f"{where} is not an AWS endpoint, and the network path of {self.caller.id} is"
-                                       f" undetermined: {path.reason}", "destination_ip_prohibited")
+                                       f" undetermined: {path.reason}", "destination_ip_prohibited", "undetermined")
         if not path.reachable:
             return OutsideRoute(False, f"{where} is not an AWS endpoint and {self.caller.id} cannot reach the internet:"
-                                       f" {path.reason}", "destination_ip_unroutable")
+                                       f" {path.reason}", "destination_ip_unroutable", "unreachable")
         gateway = path.gateway.id if path.gateway is not None else "?"
         kind = "NAT gateway" if path.kind is PathKind.NAT_GATEWAY else "internet gateway"
         return OutsideRoute(True, f"{where} is reached through {kind} {gateway} ({path.reason})")
@@ -150,6 +156,7 @@ class TransparentProxy:
                 await self._tunnel_outside(host, port, reader, writer)
                 return
         except ProxyRefusal as refusal:
+            self._log(target, refusal.decision, refusal.status, refusal.reason)
             await write_refusal(writer, refusal)
             return
         writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
@@ -163,15 +170,7 @@ class TransparentProxy:
 
     async def _tunnel_outside(self, host: str, port: int, reader: asyncio.StreamReader,
                               writer: asyncio.StreamWriter) -> None:
-        route = self.outside_route(host, port)
-        if not route.allowed:
-            raise ProxyRefusal(504, route.reason, route.proxy_status)
-        try:
-            upstream_reader, upstream_writer = await asyncio.wait_for(asyncio.open_connection(host, port),
-                                                                      CONNECT_TIMEOUT)
-        except (OSError, TimeoutError) as error:
-            raise ProxyRefusal(502, f"{host}:{port} did not accept the connection: {error}",
-                               "connection_refused") from None
+        upstream_reader, upstream_writer = await self._open_outside(host, port)
         writer.write(b"HTTP/1.1 200 Connection Established\r\n\r\n")
         await writer.drain()
         await relay(reader, writer, upstream_reader, upstream_writer)
@@ -189,24 +188,37 @@ class TransparentProxy:
                 return proxied, origin
             await self.forward_outside(method, target, version, fields, reader, writer)
         except ProxyRefusal as refusal:
+            self._log(target, refusal.decision, refusal.status, refusal.reason)
             await write_refusal(writer, refusal)
         return None
+
+    async def _open_outside(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to a host outside AWS, where the caller's path allows one; raises ProxyRefusal."""
+        route = self.outside_route(host, port)
+        if not route.allowed:
+            raise ProxyRefusal(504, route.reason, route.proxy_status, route.decision)
+        try:
+            opened = await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT)
+        except (OSError, TimeoutError) as error:
+            raise ProxyRefusal(502, f"{host}:{port} did not accept the connection: {error}",
+                               "connection_refused") from None
+        self._log(f"{host}:{port}", "allowed", 200, None)
+        return opened
+
+    def _log(self, target: str, decision: str, status: int, reason: str | None) -> None:
+        if self.decision_log is None:
+            return
+        entry = log_entry(caller=self.caller, service=None, operation=None, decisions=(), decision=decision,
+                          status=status, error=reason)
+        entry["connection"] = target[:300]
+        self.decision_log.record(entry)
 
     async def forward_outside(self, method: str, target: str, version: str, fields: Sequence[tuple[str, str]],
                               reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """A plain-HTTP proxy request (absolute form) to a host outside AWS, where the path allows it:
         sent on in origin form with ``Connection: close``, then both directions relayed as they are."""
         url = urlsplit(target)
-        host, port = url.hostname or "", url.port or 80
-        route = self.outside_route(host, port)
-        if not route.allowed:
-            raise ProxyRefusal(504, route.reason, route.proxy_status)
-        try:
-            upstream_reader, upstream_writer = await asyncio.wait_for(asyncio.open_connection(host, port),
-                                                                      CONNECT_TIMEOUT)
-        except (OSError, TimeoutError) as error:
-            raise ProxyRefusal(502, f"{host}:{port} did not accept the connection: {error}",
-                               "connection_refused") from None
+        upstream_reader, upstream_writer = await self._open_outside(url.hostname or "", url.port or 80)
         origin = (url.path or "/") + (f"?{url.query}" if url.query else "")
         head = [f"{method} {origin} {version}"]
         head += [f"{name}: {value}" for name, value in fields if name.lower() not in _PROXY_FIELDS]
