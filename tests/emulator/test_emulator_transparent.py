@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
@@ -151,14 +152,14 @@ def _run(upstream: UpstreamRecord, tmp_path: Path, program: list[str], *, intern
     return done, entries
 
 
-AWS_CLI_SCRIPT = """
+AWS_CLI_SCRIPT = f"""
 set -u
 python="$1"
-"$python" -m awscli sqs send-message --queue-url {orders} --message-body from-the-cli --output json
+"$python" -m awscli sqs send-message --queue-url {ORDERS} --message-body from-the-cli --output json
 echo "allowed-status=$?"
-"$python" -m awscli sqs send-message --queue-url {audit} --message-body from-the-cli --output json
+"$python" -m awscli sqs send-message --queue-url {AUDIT} --message-body from-the-cli --output json
 echo "denied-status=$?"
-""".format(orders=ORDERS, audit=AUDIT)
+"""
 
 
 def test_the_aws_cli_v1_sqs_with_a_real_queue_url_goes_through_the_proxy(upstream: UpstreamRecord,
@@ -434,3 +435,66 @@ def test_s3_virtual_hosted_through_the_proxy(upstream: UpstreamRecord, tmp_path:
     entries = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(e["call"]["operation"], e["decision"]) for e in entries] == [
         ("PutObject", "allowed"), ("GetObject", "allowed"), ("PutObject", "implicitDeny")]
+
+
+# -- one request, one meaning inside a tunnel (the emulator in this process, a recording upstream) ----------
+
+def _through_tunnel(running: Any, connect_to: str, raw_request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """CONNECT ``connect_to`` through the emulator, end TLS with the run's CA, send ``raw_request``."""
+    import socket
+    import ssl
+
+    host, _, port = running.url.removeprefix("http://").partition(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"CONNECT {connect_to} HTTP/1.1\r\nHost: {connect_to}\r\n\r\n".encode())
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        context = ssl.create_default_context(cafile=str(running.emulator.proxy.authority.ca_file))
+        with context.wrap_socket(sock, server_hostname=connect_to.rpartition(":")[0]) as tls:
+            tls.sendall(raw_request)
+            response = http.client.HTTPResponse(tls, method="POST")  # type: ignore[arg-type]
+            response.begin()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+
+
+@pytest.fixture(scope="module")
+def tunnelled() -> Iterator[Any]:
+    from emulator_helpers import RecordingUpstream, running_emulator
+
+    from accesspath.emulator.aws_hosts import aws_dns_suffixes
+    from accesspath.emulator.connect_proxy import TransparentProxy
+    from accesspath.emulator.run_authority import RunAuthority
+
+    with RunAuthority(aws_dns_suffixes()) as authority, \
+            running_emulator([TEMPLATE], "OrdersService", RecordingUpstream(), region=REGION) as running:
+        running.emulator.proxy = TransparentProxy(authority, running.emulator.env, None)
+        yield running
+
+
+def _sqs_request(running: Any, host: str, *, region: str = REGION, service: str = "sqs") -> bytes:
+    from emulator_helpers import sign_fields
+
+    body = json.dumps({"QueueUrl": ORDERS, "MessageBody": "x"}).encode()
+    fields = sign_fields("POST", "/", [("Host", host), ("X-Amz-Target", "AmazonSQS.SendMessage"),
+                                       ("Content-Type", "application/x-amz-json-1.0")],
+                         body, running.credentials, service=service, region=region)
+    head = "POST / HTTP/1.1\r\n" + "".join(f"{n}: {v}\r\n" for n, v in fields)
+    return (head + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+
+
+def test_a_tunnel_serves_only_its_own_host(tunnelled: Any) -> None:
+    upstream = tunnelled.emulator.upstream
+    sqs_host = f"sqs.{REGION}.amazonaws.com"
+    status, _, body = _through_tunnel(tunnelled, f"{sqs_host}:443", _sqs_request(tunnelled, sqs_host))
+    assert status == 200 and len(upstream.received) == 1
+    # Host names another endpoint than the tunnel's (SigV4 signs it, so the client means it): refused.
+    other = "sqs.us-east-1.amazonaws.com"
+    status, _, body = _through_tunnel(tunnelled, f"{sqs_host}:443", _sqs_request(tunnelled, other, region="us-east-1"))
+    assert status == 400 and "is not the host this connection was opened to" in json.loads(body)["message"]
+    # The credential scope names another region, or another service, than the host.
+    status, _, body = _through_tunnel(tunnelled, f"{sqs_host}:443", _sqs_request(tunnelled, sqs_host,
+                                                                                  region="us-east-1"))
+    assert status == 400 and json.loads(body)["__type"] == "InvalidSignatureException"
+    assert json.loads(body)["message"].startswith("Credential should be scoped to a valid region, not 'us-east-1'.")
+    status, _, body = _through_tunnel(tunnelled, f"{sqs_host}:443", _sqs_request(tunnelled, sqs_host, service="ecs"))
+    assert status == 400 and "Credential should be scoped to correct service: 'sqs'." in json.loads(body)["message"]
+    assert len(upstream.received) == 1
