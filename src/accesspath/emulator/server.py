@@ -21,7 +21,7 @@ import hashlib
 import ipaddress
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from typing import Any
@@ -32,6 +32,7 @@ from accesspath.catalog.endpoint_services import (
     default_endpoint_services,
 )
 from accesspath.emulator.aws_chunked import STREAMING_SIGNED, ChunkSigning, SignedChunkStream
+from accesspath.emulator.connect_proxy import ProxiedHost, ServeTunnel, TransparentProxy
 from accesspath.emulator.credentials import CredentialStore, KnownCredentials
 from accesspath.emulator.decision_log import DecisionLog, log_entry
 from accesspath.emulator.forwarding import (
@@ -128,6 +129,8 @@ class Emulator:
     endpoint_names: tuple[str, ...] = ()
     """Host names (``name[:port]``) clients may use for the emulator besides its listen address and
     ``localhost``; S3 buckets may be named below them (virtual-hosted style)."""
+    proxy: TransparentProxy | None = None
+    """Transparent mode: also an HTTP(S) proxy for clients that call AWS host names (connect_proxy.py)."""
     _decider: Decider | None = None
     _transport: UpstreamTransport | None = None
 
@@ -202,6 +205,16 @@ class ConnectionAuthority:
         one label below it (virtual-hosted style)."""
         return cls(EndpointNames.for_authority(host, port, tls=tls), tls)
 
+    @classmethod
+    def for_proxied(cls, proxied: ProxiedHost) -> ConnectionAuthority:
+        """A tunnel (or a plain-HTTP proxy request) to an AWS host: its requests name that host, and are
+        signed for its service and region."""
+        return cls(proxied, proxied.tls)
+
+    @property
+    def proxied(self) -> bool:
+        return isinstance(self.endpoint, ProxiedHost)
+
 
 async def serve_connection(emulator: Emulator, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                            authority: ConnectionAuthority) -> None:
@@ -221,7 +234,20 @@ async def serve_connection(emulator: Emulator, reader: asyncio.StreamReader, wri
                 break
             if head is None:
                 break
-            await _Exchange(emulator, connection, authority, head).run()
+            exchange_authority = authority
+            if emulator.proxy is not None and not authority.proxied:
+                if head.method == "CONNECT":
+                    await emulator.proxy.handle_connect(head.target, reader, writer, _tunnel_server(emulator))
+                    break
+                if head.target[:7].lower() == "http://":
+                    routed = await emulator.proxy.route_absolute(head.method, head.target, head.version,
+                                                                 head.fields, reader, writer)
+                    if routed is None:
+                        break
+                    proxied, origin = routed
+                    head = replace(head, target=origin)
+                    exchange_authority = ConnectionAuthority.for_proxied(proxied)
+            await _Exchange(emulator, connection, exchange_authority, head).run()
             if not head.keep_alive:
                 break
     except (ConnectionError, TimeoutError):
@@ -230,6 +256,13 @@ async def serve_connection(emulator: Emulator, reader: asyncio.StreamReader, wri
         transport = writer.transport
         if not transport.is_closing():
             transport.close()
+
+
+def _tunnel_server(emulator: Emulator) -> ServeTunnel:
+    """Serves the requests inside a CONNECT tunnel, all addressed to the tunnel's AWS host."""
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, proxied: ProxiedHost) -> None:
+        await serve_connection(emulator, reader, writer, ConnectionAuthority.for_proxied(proxied))
+    return serve
 
 
 async def _answer_unreadable(connection: HttpConnection, error: UnreadableHead) -> None:
@@ -304,7 +337,8 @@ class _Exchange:
                               style)
             disagreement = self.authority.endpoint.scope_problem(signing_name, parts.scope.region)
             if disagreement is not None:
-                raise _Reject("malformed", disagreement, style)
+                # AWS's codes: S3's AuthorizationHeaderMalformed, elsewhere a signature that does not match.
+                raise _Reject("malformed" if style.kind == "s3" else "mismatch", disagreement, style)
             known = self._authenticate(parts, style)
             caller = known.caller
             streaming = is_streaming_service(signing_name)
