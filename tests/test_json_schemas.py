@@ -91,6 +91,9 @@ CASES = [
     ("actions", ["actions", "--format", "json", "ecs:Describe*"]),
     ("catalog-info", ["catalog", "info", "--format", "json"]),
     ("simulate", ["simulate", str(EXAMPLES / "simulate" / "seed000-ecs-endpoint.json")]),
+    ("prove", ["prove", "--format", "json", SEED_000, *TOKYO, "--property", "access-not-granted",
+               "--caller", "AdminInstance", "--actions", "ecs:ListClusters"]),
+    ("prove", ["prove", "--format", "json", SEED_004, *TOKYO, "--property", "no-data-out", "--org", "o-exampleorgid"]),
 ]
 
 
@@ -101,6 +104,19 @@ def test_output_validates_against_its_schema(name: str, argv: list[str]) -> None
     assert [f"{list(e.path)}: {e.message}" for e in errors[:5]] == []
 
 
+def test_diff_output_validates_against_its_schema(tmp_path: Path) -> None:
+    # docs/prove.md's worked example: seed 000's endpoint policy changed from ListClusters to DescribeClusters.
+    after = tmp_path / "after.yaml"
+    after.write_text(Path(SEED_000).read_text(encoding="utf-8").replace(
+        "Default: ecs:ListClusters", "Default: ecs:DescribeClusters"), encoding="utf-8")
+    output = run_json(["diff", "--format", "json", SEED_000, *TOKYO, "--", str(after)])
+    assert isinstance(output, dict) and output["status"] == "new access"
+    errors = sorted(validator("diff").iter_errors(output), key=lambda e: list(e.path))
+    assert [f"{list(e.path)}: {e.message}" for e in errors[:5]] == []
+    witness = next(c for c in output["callers"] if c["newAccess"])["newAccess"][0]
+    assert witness["path"]["kind"] == "interface-endpoint" and witness["caller"]["kind"] == "instance"
+
+
 def test_the_path_has_one_shape_in_can_access_and_launch_check() -> None:
     can = run_json(CASES[0][1])
     access = run_json(CASES[2][1])
@@ -109,6 +125,19 @@ def test_the_path_has_one_shape_in_can_access_and_launch_check() -> None:
              next(s["path"] for s in launch["steps"] if s["path"] is not None)]
     assert all(isinstance(p, dict) for p in paths)
     assert len({tuple(sorted(p)) for p in paths}) == 1
+
+
+def test_validate_and_audit_write_findings_in_one_shape() -> None:
+    # Issue 12 item 6: the same finding object (vocabulary.schema.json#/$defs/finding) in both commands.
+    validated = run_json(["validate", "--format", "json", *SEED_003])
+    audited = run_json(["audit", "--format", "json", *SEED_003])
+    assert isinstance(validated, dict) and isinstance(audited, dict)
+    assert validated["findings"] and audited["findings"]
+    keys = {tuple(sorted(f)) for f in validated["findings"] + audited["findings"]}
+    assert len(keys) == 1
+    assert all(f["subject"] is None and f["evidence"] == [] for f in validated["findings"])
+    assert any(f["evidence"] for f in audited["findings"])
+    assert all(f["location"]["file"] for f in validated["findings"])
 
 
 def test_audit_json_and_sarif_carry_the_template_errors() -> None:

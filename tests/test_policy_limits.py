@@ -114,7 +114,7 @@ def test_validate_reports_an_oversized_bucket_policy_in_a_template_at_its_positi
     code = main(["validate", str(template), "--format", "json"])
     out = capsys.readouterr().out
     findings = [f for f in json.loads(out)["findings"] if f["ruleId"] == "policy-too-large"]
-    assert code == 1 and findings and findings[0]["line"] == 11 and findings[0]["severity"] == "error"
+    assert code == 1 and findings and findings[0]["location"]["line"] == 11 and findings[0]["severity"] == "error"
 
 
 def test_a_43_mb_policy_file_is_an_input_error(tmp_path: Path, capsys) -> None:

@@ -36,16 +36,16 @@ def seed003_json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
 
 
 def test_seed003_frontend_reports_the_stray_star_and_broad_grants(seed003_json: dict[str, Any]) -> None:
-    found = {(f["ruleId"], f["line"], f["column"]) for f in seed003_json["findings"]}
+    found = {(f["ruleId"], f["location"]["line"], f["location"]["column"]) for f in seed003_json["findings"]}
     assert ("malformed-arn", 58, 23) in found
     assert ("full-service-access", 26, 17) in found      # s3:*
     assert ("full-service-access", 53, 17) in found      # elasticache:*
     star = next(f for f in seed003_json["findings"] if f["ruleId"] == "malformed-arn")
-    assert star["file"] == FRONTEND
+    assert star["location"]["file"] == FRONTEND
     assert star["policyId"] == "ElastiCacheAccessPolicy.Properties.PolicyDocument"
     assert star["statement"] == "Statement[1]"
     assert star["message"].startswith("resource '*arn:aws:iam::*:role/aws-service-role/")
-    s3 = next(f for f in seed003_json["findings"] if f["line"] == 26)
+    s3 = next(f for f in seed003_json["findings"] if f["location"]["line"] == 26)
     assert s3["message"].startswith("'s3:*' on '*' opens ") and "Permissions management" in s3["message"]
     assert seed003_json["counts"] == {"error": 0, "warning": 3, "info": 1}
     assert seed003_json["policies"] == 6

@@ -44,11 +44,15 @@ def test_seed000_list_clusters_fails_with_a_witness_can_reproduces(capsys) -> No
     assert code == 1 and result["status"] == "fails"
     witness = result["witnesses"][0]
     assert witness["action"] == "ecs:ListClusters" and witness["decision"] == "allowed"
-    assert "interface endpoint" in witness["path"]
-    # The witness is a request the ordinary command decides the same way.
+    assert witness["path"]["kind"] == "interface-endpoint"
+    # The witness is a request the ordinary command decides the same way, and its caller, path and
+    # deciding statements are the same objects (one JSON vocabulary).
     code, out, _ = run(["can", SEED_000, *TOKYO, "--from", "AdminInstance", "--action", witness["action"],
                         "--resource", witness["resource"], "--format", "json"], capsys)
-    assert code == 0 and "allowed" in out
+    can = json.loads(out)
+    assert code == 0 and can["results"][0]["decision"] == "allowed"
+    assert witness["caller"] == can["caller"] and witness["path"] == can["results"][0]["path"]
+    assert witness["matchedStatements"] == can["results"][0]["matchedStatements"]
 
 
 def _seed004_with_the_default_endpoint_policy(directory: Path) -> str:
@@ -68,9 +72,9 @@ def test_seed004_no_data_out_fails_on_the_default_endpoint_policy(tmp_path: Path
     assert code == 1 and result["status"] == "fails"
     witness = result["witnesses"][0]
     owner = witness["resource"].split(":")[4]
-    assert witness["caller"] == "LogsInstance" and witness["action"].startswith("logs:")
+    assert witness["caller"]["id"] == "LogsInstance" and witness["action"].startswith("logs:")
     assert owner != "123456789012" and len(owner) == 12
-    assert any("default endpoint policy" in s for s in witness["deciding_statements"])
+    assert any("default endpoint policy" in s["SourcePolicyId"] for s in witness["matchedStatements"])
 
 
 def test_seed004_no_data_out_is_proved_on_the_seeds_policy(capsys) -> None:
@@ -103,7 +107,7 @@ Resources:
     code, out, _ = run(["prove", str(template), "--property", "no-access-from-outside", "--format", "json"], capsys)
     result = json.loads(out)["properties"][0]
     assert code == 1
-    assert {w["principal"].split(":")[4] for w in result["witnesses"]} == {"444455556666"}
+    assert {w["caller"]["principal"].split(":")[4] for w in result["witnesses"]} == {"444455556666"}
     assert all(w["action"] == "sts:AssumeRole" for w in result["witnesses"])
     # Inside the organization's accounts, the same trust is not access from outside.
     code, out, _ = run(["prove", str(template), "--property", "no-access-from-outside", "--inside-account",
@@ -154,10 +158,10 @@ def test_diff_of_seed000_endpoint_policy_change(tmp_path: Path, capsys) -> None:
     code, out, _ = run(["diff", SEED_000, *TOKYO, "--format", "json", "--", str(after)], capsys)
     result = json.loads(out)
     assert code == 1 and result["status"] == "new access"
-    admin = next(c for c in result["callers"] if c["caller"] == "AdminInstance")
-    assert [w["action"] for w in admin["new_access"]] == ["ecs:DescribeClusters"]
-    assert [w["action"] for w in admin["removed_access"]] == ["ecs:ListClusters"]
-    assert "implicitDeny" in admin["new_access"][0]["notes"][0]
+    admin = next(c for c in result["callers"] if c["caller"]["id"] == "AdminInstance")
+    assert [w["action"] for w in admin["newAccess"]] == ["ecs:DescribeClusters"]
+    assert [w["action"] for w in admin["removedAccess"]] == ["ecs:ListClusters"]
+    assert "implicitDeny" in admin["newAccess"][0]["notes"][0]
     # The same state twice: nothing new.
     code, out, _ = run(["diff", SEED_000, *TOKYO, "--", SEED_000], capsys)
     assert code == 0 and out.startswith("diff: no new access")
@@ -177,8 +181,8 @@ def test_diff_against_a_git_revision(tmp_path: Path, capsys) -> None:
     code, out, _ = run(["diff", str(template), *TOKYO, "--base", "HEAD", "--format", "json"], capsys)
     result = json.loads(out)
     assert code == 1
-    admin = next(c for c in result["callers"] if c["caller"] == "AdminInstance")
-    assert [w["action"] for w in admin["new_access"]] == ["ecs:DescribeClusters"]
+    admin = next(c for c in result["callers"] if c["caller"]["id"] == "AdminInstance")
+    assert [w["action"] for w in admin["newAccess"]] == ["ecs:DescribeClusters"]
     code, _, err = run(["diff", str(template), "--base", "no-such-revision"], capsys)
     assert code == 2 and "cannot read 'stack.yaml' at 'no-such-revision'" in err
 

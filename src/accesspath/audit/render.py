@@ -40,23 +40,14 @@ def report_text(report: AuditReport, *, colour: bool = False) -> str:
 
 
 def finding_json(item: AuditFinding) -> dict[str, Any]:
-    finding = item.finding
-    return {
-        "ruleId": finding.rule_id,
-        "severity": finding.severity.value,
-        "subject": item.subject,
-        "message": finding.message,
-        "location": {"file": finding.file, "line": finding.line, "column": finding.column},
-        "policyId": finding.policy_id,
-        "statement": finding.statement,
-        "fix": finding.fix,
-        "docUrl": finding.doc_url,
-        "evidence": [{
-            "principal": e.principal, "action": e.action, "resource": e.resource,
-            "context": dict(e.context), "decision": e.decision, "gate": e.gate,
-            "statement": e.statement, "via": e.via,
-        } for e in item.evidence],
-    }
+    """A finding in the shape validate writes too, with the subject and the engine's answers behind it."""
+    from accesspath.lint.formats.json_format import finding_to_json
+
+    return finding_to_json(item.finding, subject=item.subject, evidence=[{
+        "principal": e.principal, "action": e.action, "resource": e.resource,
+        "context": dict(e.context), "decision": e.decision, "gate": e.gate,
+        "statement": e.statement, "via": e.via,
+    } for e in item.evidence])
 
 
 def report_json(report: AuditReport) -> dict[str, Any]:

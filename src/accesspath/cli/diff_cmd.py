@@ -46,6 +46,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from accesspath.cli.json_vocabulary import diff_json, witness_json
     from accesspath.environment.decide import Decider
     from accesspath.prove.diff import diff
     from accesspath.prove.render import diff_sarif, diff_text
@@ -69,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
     result = diff(before, after, callers=args.caller, before_decider=Decider(before, services),
                   after_decider=Decider(after, services), max_witnesses=args.max_witnesses)
     if args.format == "json":
-        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        print(json.dumps(diff_json(result), indent=2, ensure_ascii=False))
     elif args.format == "sarif":
-        print(json.dumps(diff_sarif(result), indent=2, ensure_ascii=False))
+        print(json.dumps(diff_sarif(result, witness_json), indent=2, ensure_ascii=False))
     else:
         print(diff_text(result, after_files))
     sys.stdout.flush()

@@ -77,3 +77,38 @@ def template_error_json(issue: str) -> dict[str, Any]:
         "location": {"file": match["file"], "line": int(match["line"]) if match["line"] else None,
                      "column": int(match["column"]) if match["column"] else None},
     }
+
+
+def witness_json(witness: Any) -> dict[str, Any]:
+    """A :class:`~accesspath.prove.witness.Witness` of ``prove`` or ``diff``: a decided request (the same
+    object as ``decision``) with the caller that makes it, its context values and the actions it stands for."""
+    origin = witness.origin
+    result = witness.result
+    return {
+        "caller": caller_json(origin) if origin is not None else
+        {"kind": "outsider", "id": witness.caller, "principal": witness.principal, "instance": None, "subnet": None},
+        "action": witness.action, "resource": witness.resource, "context": witness.context,
+        "decision": witness.decision, **result_fields(result),
+        "path": path_json(witness.network_path),
+        "message": (result.message or None) if result is not None else None,
+        "resourceOwner": witness.resource_owner, "notes": list(witness.notes), "unknowns": [],
+        "actionsAlike": witness.actions_alike, "otherActions": list(witness.examples),
+    }
+
+
+def property_result_json(result: Any) -> dict[str, Any]:
+    """A :class:`~accesspath.prove.properties.PropertyResult`: proved, fails (with witnesses) or unknown."""
+    return {"property": result.spec.title, "kind": result.spec.name, "status": result.status,
+            "witnesses": [witness_json(w) for w in result.witnesses], "reasons": list(result.reasons),
+            "callers": list(result.callers), "cases": result.cases, "seconds": round(result.seconds, 3)}
+
+
+def diff_json(result: Any) -> dict[str, Any]:
+    """A :class:`~accesspath.prove.diff.DiffResult`: each caller's new and removed access, as witnesses."""
+    def caller(entry: Any) -> dict[str, Any]:
+        return {"caller": caller_json(entry.origin) if entry.origin is not None else
+                {"kind": "unknown", "id": entry.caller, "principal": "", "instance": None, "subnet": None},
+                "status": entry.status, "newAccess": [witness_json(w) for w in entry.gained],
+                "removedAccess": [witness_json(w) for w in entry.lost], "reasons": list(entry.reasons)}
+    return {"status": result.status, "callers": [caller(c) for c in result.callers],
+            "seconds": round(result.seconds, 3)}

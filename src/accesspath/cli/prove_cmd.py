@@ -77,6 +77,7 @@ def specs_from_args(args: argparse.Namespace) -> list[Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from accesspath.cli.json_vocabulary import property_result_json, witness_json
     from accesspath.environment.decide import Decider
     from accesspath.prove.properties import prove
     from accesspath.prove.render import property_sarif, property_text
@@ -91,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
     decider = Decider(env, endpoint_services_from_args(args))
     results = [prove(env, spec, decider=decider, max_witnesses=args.max_witnesses) for spec in specs]
     if args.format == "json":
-        print(json.dumps({"properties": [r.to_json() for r in results]}, indent=2, ensure_ascii=False))
+        print(json.dumps({"properties": [property_result_json(r) for r in results]}, indent=2, ensure_ascii=False))
     elif args.format == "sarif":
-        print(json.dumps(property_sarif(results), indent=2, ensure_ascii=False))
+        print(json.dumps(property_sarif(results, witness_json), indent=2, ensure_ascii=False))
     else:
         print("\n".join(property_text(r, args.templates) for r in results))
     sys.stdout.flush()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
 
 import z3
 
@@ -38,10 +37,7 @@ class CallerDiff:
     gained: tuple[Witness, ...]              # allowed after, not before
     lost: tuple[Witness, ...]                # allowed before, not after
     reasons: tuple[str, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"caller": self.caller, "status": self.status, "new_access": [w.to_json() for w in self.gained],
-                "removed_access": [w.to_json() for w in self.lost], "reasons": list(self.reasons)}
+    origin: Caller | None = None             # the caller itself (its after-state one, when it has one)
 
 
 @dataclass(frozen=True)
@@ -56,10 +52,6 @@ class DiffResult:
         if any(c.reasons for c in self.callers):
             return "unknown"
         return "no new access"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "callers": [c.to_json() for c in self.callers],
-                "seconds": round(self.seconds, 3)}
 
 
 def diff(before: Environment, after: Environment, *, callers: Iterable[str] = (), catalog: ServiceCatalog | None = None,
@@ -76,10 +68,10 @@ def diff(before: Environment, after: Environment, *, callers: Iterable[str] = ()
     universe = action_universe(catalog)
     for ref in sorted(set(before_callers) | set(after_callers)):
         if ref not in before_callers:
-            results.append(CallerDiff(ref, "added", (), (), ()))
+            results.append(CallerDiff(ref, "added", (), (), (), after_callers[ref]))
             continue
         if ref not in after_callers:
-            results.append(CallerDiff(ref, "removed", (), (), ()))
+            results.append(CallerDiff(ref, "removed", (), (), (), before_callers[ref]))
             continue
         results.append(_caller_diff(before_callers[ref], after_callers[ref], before_decider, after_decider,
                                     catalog, universe, max_witnesses))
@@ -140,7 +132,7 @@ def _caller_diff(before: Caller, after: Caller, before_decider: Decider, after_d
                     break
             del direction
     status = "new access" if gained else "unknown" if reasons else "no new access"
-    return CallerDiff(after.id, status, tuple(gained), tuple(lost), tuple(reasons))
+    return CallerDiff(after.id, status, tuple(gained), tuple(lost), tuple(reasons), after)
 
 
 def _new_in(case: Case, others: list[Case], decider: Decider, other_decider: Decider) -> Witness | str | None:

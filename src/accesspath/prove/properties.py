@@ -95,11 +95,6 @@ class PropertyResult:
     seconds: float
     callers: tuple[str, ...] = field(default=())
 
-    def to_json(self) -> dict[str, Any]:
-        return {"property": self.spec.title, "kind": self.spec.name, "status": self.status,
-                "witnesses": [w.to_json() for w in self.witnesses], "reasons": list(self.reasons),
-                "callers": list(self.callers), "cases": self.cases, "seconds": round(self.seconds, 3)}
-
 
 class _Tally:
     def __init__(self, limit: int) -> None:

@@ -1,7 +1,9 @@
-"""Text and SARIF views of proof and diff results (JSON is each result's ``to_json``)."""
+"""Text and SARIF views of proof and diff results (their JSON: cli/json_vocabulary.py, given to the SARIF
+views as ``witness_json`` so each witness has one shape everywhere)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from accesspath import __version__
@@ -86,7 +88,7 @@ def sarif(results: list[dict[str, Any]], rules: list[tuple[str, str]]) -> dict[s
     }
 
 
-def property_sarif(results: list[PropertyResult]) -> dict[str, Any]:
+def property_sarif(results: list[PropertyResult], witness_json: Callable[[Witness], Any]) -> dict[str, Any]:
     findings = []
     for result in results:
         level = "error" if result.status == "fails" else "warning" if result.status == "unknown" else None
@@ -96,7 +98,7 @@ def property_sarif(results: list[PropertyResult]) -> dict[str, Any]:
             for witness in result.witnesses:
                 findings.append({"ruleId": result.spec.name, "level": level, "message": {"text": (
                     f"{result.spec.title}: {witness.caller} — {witness.action} on {witness.resource} is"
-                    f" {witness.decision} ({witness.path})")}, "properties": {"witness": witness.to_json()}})
+                    f" {witness.decision} ({witness.path})")}, "properties": {"witness": witness_json(witness)}})
         else:
             findings.append({"ruleId": result.spec.name, "level": level,
                              "message": {"text": f"{result.spec.title}: unknown — {'; '.join(result.reasons)}"}})
@@ -104,13 +106,13 @@ def property_sarif(results: list[PropertyResult]) -> dict[str, Any]:
     return sarif(findings, rules)
 
 
-def diff_sarif(result: DiffResult) -> dict[str, Any]:
+def diff_sarif(result: DiffResult, witness_json: Callable[[Witness], Any]) -> dict[str, Any]:
     findings = []
     for caller in result.callers:
         for witness in caller.gained:
             findings.append({"ruleId": "new-access", "level": "error", "message": {"text": (
                 f"{caller.caller} gains {witness.action} on {witness.resource} ({witness.path})")},
-                "properties": {"witness": witness.to_json()}})
+                "properties": {"witness": witness_json(witness)}})
         if caller.status == "added":
             findings.append({"ruleId": "new-caller", "level": "warning",
                              "message": {"text": f"{caller.caller} is a new caller"}})

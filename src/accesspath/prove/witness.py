@@ -11,14 +11,14 @@ import base64
 import ipaddress
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
 
 import z3
 
 from accesspath.catalog.calls import IamRequest
 from accesspath.engine import AuthorizationRequest, AuthorizationResult, authorize
+from accesspath.environment.callers import Caller
 from accesspath.environment.decide import Decider
-from accesspath.environment.network import PathKind
+from accesspath.environment.network import NetworkPath, PathKind
 from accesspath.prove.space import Case
 from accesspath.prove.symbols import BINARY, DATE, IP, NUMERIC, SCALE, FreeValue, SymbolicContext
 
@@ -44,19 +44,10 @@ class Witness:
     examples: tuple[str, ...] = ()             # a few of them
     label: str = ""                            # "before" / "after" for diffs
     notes: tuple[str, ...] = field(default=())
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "caller": self.caller, "principal": self.principal, "action": self.action,
-            "resource": self.resource, "context": self.context, "path": self.path, "decision": self.decision,
-            "deciding_statements": list(self.deciding_statements), "actions_alike": self.actions_alike,
-            "other_actions": list(self.examples),
-        }
-        if self.resource_owner:
-            data["resource_owner"] = self.resource_owner
-        if self.notes:
-            data["notes"] = list(self.notes)
-        return data
+    # For the JSON vocabulary (cli/json_vocabulary.py): the caller, path and engine result themselves.
+    origin: Caller | None = None
+    network_path: NetworkPath | None = None
+    result: AuthorizationResult | None = None
 
     def can_command(self, templates: list[str]) -> str:
         """The ``accesspath can`` command that reproduces the decision (callers of the environment)."""
@@ -92,7 +83,7 @@ def witness_from_model(case: Case, model: z3.ModelRef, claimed: str, decider: De
                        for m in result.deciding_statements)
     return Witness(case.caller.id, case.caller.principal.arn, case.action, resource, context,
                    describe_path(case), claimed, owner, statements, len(case.actions), case.actions[1:5],
-                   notes=tuple(notes))
+                   notes=tuple(notes), origin=case.caller, network_path=case.path, result=result)
 
 
 def context_from_model(context: SymbolicContext, model: z3.ModelRef) -> dict[str, list[str]]:
