@@ -81,3 +81,31 @@ def test_the_decision_cache_answers_repeats_and_steps_aside_on_new_requests() ->
     assert use.skip > 0    # no repeats in a whole window: the next requests skip the cache
     skipped = AuthorizationRequest(CALLER, "s3:GetObject", "arn:aws:s3:::b/other", RequestContext())
     assert authorize(skipped, policies).allowed and authorize(skipped, policies).allowed
+
+
+# -- the size bound that lets parsing skip measuring (policy/limits.py) -----------------------------
+
+import json  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from accesspath.policy.limits import BYTES, CHARACTERS, SIZE_LIMITS, measure, surely_within  # noqa: E402
+from accesspath.policy.source import decode_json_counting_floats  # noqa: E402
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_JSON, st.sampled_from([CHARACTERS, BYTES]), st.booleans(), st.booleans(), st.integers(2, 200))
+def test_a_document_said_to_be_within_its_limit_is_within_it(value, unit, whitespace, ascii_only, maximum) -> None:
+    text = json.dumps(value, indent=1 if whitespace else None, ensure_ascii=ascii_only)
+    text = text.replace("1e", "1E")  # spellings whose compact form is longer
+    node, floats = decode_json_counting_floats(text)
+    limit = replace(SIZE_LIMITS[0], maximum=maximum, unit=unit, counts_whitespace=whitespace, default_quota=None)
+    if surely_within(text, floats, limit):
+        assert measure(node, limit) <= maximum

@@ -62,6 +62,7 @@ class CompiledClause:
     if_exists: bool
     match: Matcher
     absent: Outcome          # the outcome when the request does not have the key
+    plain: bool = False      # no set operator and not Null: one request value, one match
 
 
 def compile_clause(clause: ConditionClause) -> CompiledClause:
@@ -69,7 +70,8 @@ def compile_clause(clause: ConditionClause) -> CompiledClause:
     compiled = CompiledClause(clause, clause.key_lower, spec.negated, spec.family == "null", clause.set_operator,
                               clause.if_exists, _matcher(clause), Outcome.ERROR)
     # Computed by the same rule as for a request: one statement of it (evaluate_values).
-    return replace(compiled, absent=evaluate_values(compiled, None, None))
+    return replace(compiled, absent=evaluate_values(compiled, None, None),
+                   plain=clause.set_operator is None and spec.family != "null")
 
 
 def _matcher(clause: ConditionClause) -> Matcher:

@@ -69,7 +69,7 @@ class _CompiledStatement:
     """One statement flattened for the walk: what it needs per request, precomputed."""
 
     __slots__ = ("clauses", "is_allow", "principal", "resource_has_variables", "resource_match",
-                 "resource_negated", "resource_variable", "statement")
+                 "resource_negated", "resource_plain", "resource_variable", "statement")
 
     def __init__(self, statement: Statement) -> None:
         self.statement = statement
@@ -92,6 +92,8 @@ class _CompiledStatement:
             self.resource_match = _one_regex(static)
         else:
             self.resource_match = _matches_none
+        # Only patterns without variables, not negated: the one regex decides.
+        self.resource_plain = not self.resource_variable and not self.resource_negated
 
     def resource_applies(self, resource: str, lookup: VariableLookup) -> bool:
         """Whether the Resource (or NotResource) element lets the statement apply to ``resource``."""
@@ -202,7 +204,9 @@ class CompiledPolicy:
         resource = request.resource
         for compiled in candidates:
             statement = compiled.statement
-            if compiled.resource_match is not None and not compiled.resource_applies(resource, lookup):
+            match = compiled.resource_match
+            if match is not None and (match(resource) is None if compiled.resource_plain
+                                      else not compiled.resource_applies(resource, lookup)):
                 if tracer is not None:
                     tracer.skip(compiled, resource_matched=False)
                 continue
@@ -225,6 +229,12 @@ class CompiledPolicy:
                     elif key not in missing:
                         missing.append(key)
                     outcome = clause.absent
+                elif clause.plain and not entry.multivalued and len(entry.values) == 1:
+                    # One value, no set operator: what evaluate_values does, without the call.
+                    try:
+                        outcome = TRUE if clause.match(entry.values[0], lookup) != clause.negated else FALSE
+                    except ValueError:
+                        outcome = ERROR
                 else:
                     outcome = evaluate_values(clause, entry, lookup)
                 if tracer is not None:
@@ -267,6 +277,7 @@ class CompiledPolicy:
                              tuple(missing or ()), None)
 
 
+TRUE = Outcome.TRUE
 FALSE = Outcome.FALSE
 ERROR = Outcome.ERROR
 

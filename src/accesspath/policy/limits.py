@@ -139,6 +139,24 @@ def measure(document: Node | Any, limit: SizeLimit) -> int:
     return len(text)
 
 
+# The compact form of a JSON float can be longer than it was written ("1E15" is 1000000000000000.0),
+# never by more than this.
+_FLOAT_GROWTH = 24
+
+
+def surely_within(text: str, floats: int, limit: SizeLimit) -> bool:
+    """Whether a document decoded from ``text`` (with ``floats`` float numbers) is certainly within
+    ``limit`` and its default quota, without measuring it: its compact form is never longer than
+    the text (escapes only shrink, duplicate keys are dropped) except for floats."""
+    if limit.counts_whitespace:
+        size = len(text) if limit.unit != BYTES else len(text.encode("utf-8", "surrogatepass"))
+    else:
+        compact = "".join(text.split())
+        size = len(compact) if limit.unit != BYTES else len(compact.encode("utf-8", "surrogatepass"))
+    bound = size + floats * _FLOAT_GROWTH
+    return bound <= limit.maximum and (limit.default_quota is None or bound <= limit.default_quota)
+
+
 def size_problem(document: Node | Any, limit: SizeLimit) -> tuple[str, bool] | None:
     """``(message, refused)`` when the document is over the limit (``refused``) or over an
     adjustable quota's default (not refused: AWS stores it once the quota is raised); else None."""

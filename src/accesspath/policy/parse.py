@@ -11,7 +11,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from accesspath.policy.limits import limit_for, size_problem
+from accesspath.policy.limits import limit_for, size_problem, surely_within
 from accesspath.policy.model import (
     ActionBlock,
     ConditionClause,
@@ -38,7 +38,7 @@ from accesspath.policy.source import (
     NestingError,
     Node,
     Position,
-    decode_json,
+    decode_json_counting_floats,
     node_from_python,
 )
 
@@ -78,9 +78,13 @@ def parse_policy(document: str | Node | dict[str, Any] | Any, *, policy_type: Po
     without it the policy type's largest limit applies.
     """
     collector = _Collector(policy_type)
+    within = False
     if isinstance(document, str):
         try:
-            root = decode_json(document, source, line_offset=line_offset, column_offset=column_offset)
+            root, floats = decode_json_counting_floats(document, source, line_offset=line_offset,
+                                                       column_offset=column_offset)
+            limit = limit_for(policy_type, attachment)
+            within = limit is None or surely_within(document, floats, limit)
         except JsonSyntaxError as error:
             collector.error("json-syntax", f"the policy is not valid JSON: {error.message}",
                             error.position, "Policy")
@@ -91,7 +95,8 @@ def parse_policy(document: str | Node | dict[str, Any] | Any, *, policy_type: Po
         except NestingError as error:
             collector.error("too-deep", f"the policy is not valid: {error}", None, "Policy")
             return Policy(policy_id, policy_type, None, None, (), tuple(collector.issues), source)
-    _check_size(root, collector, attachment)
+    if not within:
+        _check_size(root, collector, attachment)
     policy = _parse_root(root, collector, policy_id, source)
     return replace(policy, attachment=attachment) if attachment is not None else policy
 

@@ -141,6 +141,7 @@ class _Decoder:
     column_offset: int = 0
     index: int = 0
     _line_starts: list[int] = field(default_factory=list)
+    floats: int = 0   # numbers read as floats (their compact form may be longer than written)
 
     def __post_init__(self) -> None:
         self._line_starts = [0, *(m.end() for m in _NEWLINE.finditer(self.text))]
@@ -339,6 +340,7 @@ class _Decoder:
         self.index = i
         literal = text[start:i]
         if is_float:
+            self.floats += 1
             return float(literal)
         if len(literal) > 4000:
             raise self.fail("number too long", start)
@@ -353,6 +355,13 @@ def decode_json(text: str, source: str | None = None, *, line_offset: int = 0,
     JSON string inside another JSON document), so positions point into the user's file.
     """
     return _Decoder(text, source, line_offset, column_offset).decode()
+
+
+def decode_json_counting_floats(text: str, source: str | None = None, *, line_offset: int = 0,
+                                column_offset: int = 0) -> tuple[Node, int]:
+    """:func:`decode_json`, with how many numbers were read as floats (for size bounds)."""
+    decoder = _Decoder(text, source, line_offset, column_offset)
+    return decoder.decode(), decoder.floats
 
 
 NodeLike = Node | Any
