@@ -19,12 +19,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from accesspath.engine.request import ContextValue, RequestContext
 from accesspath.policy.model import ConditionClause
 from accesspath.policy.operators import OPERATORS, REQUEST_VALUE_PARSERS
-from accesspath.policy.patterns import LITERAL, VariableLookup
+from accesspath.policy.patterns import LITERAL, Pattern, VariableLookup
 
 
 class Outcome(str, Enum):
@@ -68,10 +69,29 @@ class CompiledClause:
 def compile_clause(clause: ConditionClause) -> CompiledClause:
     spec = OPERATORS[clause.base]
     compiled = CompiledClause(clause, clause.key_lower, spec.negated, spec.family == "null", clause.set_operator,
-                              clause.if_exists, _matcher(clause), Outcome.ERROR)
-    # Computed by the same rule as for a request: one statement of it (evaluate_values).
-    return replace(compiled, absent=evaluate_values(compiled, None, None),
-                   plain=clause.set_operator is None and spec.family != "null")
+                              clause.if_exists, _shared_matcher(clause), Outcome.ERROR,
+                              clause.set_operator is None and spec.family != "null")
+    # Computed by the same rule as for a request (evaluate_values), set in place of the placeholder
+    # before anyone sees the object.
+    object.__setattr__(compiled, "absent", evaluate_values(compiled, None, None))
+    return compiled
+
+
+def _shared_matcher(clause: ConditionClause) -> Matcher:
+    """The matcher of equal clause values, built once (values and patterns are immutable)."""
+    try:
+        return _matcher_of(clause.base, clause.patterns, clause.parsed)
+    except TypeError:  # a value that cannot be a key
+        return _matcher(clause)
+
+
+@lru_cache(maxsize=4096)
+def _matcher_of(base: str, patterns: tuple[Pattern, ...], parsed: tuple[object, ...]) -> Matcher:
+    return _matcher(replace(_MATCHER_CLAUSE, base=base, patterns=patterns, parsed=parsed))
+
+
+# Only the operator and the values decide a matcher: the rest of a clause is filler here.
+_MATCHER_CLAUSE = ConditionClause("StringEquals", "StringEquals", None, False, "aws:x", (), (), (), None)
 
 
 def _matcher(clause: ConditionClause) -> Matcher:

@@ -11,9 +11,11 @@ import base64
 import binascii
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,7 @@ def parse_date(text: str) -> float:
     return seconds
 
 
+@lru_cache(maxsize=4096)  # networks are immutable; policies repeat the same ranges
 def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
         return ipaddress.ip_network(text.strip(), strict=False)
@@ -192,7 +195,7 @@ def parse_bool(text: str) -> str:
 
 
 # How a policy value of each family is read when the policy is parsed.
-POLICY_VALUE_PARSERS = {
+POLICY_VALUE_PARSERS: dict[str, Callable[[str], object]] = {
     "numeric": parse_number,
     "date": parse_date,
     "binary": parse_binary,
