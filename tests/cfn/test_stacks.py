@@ -340,3 +340,53 @@ def test_texts_can_be_given_directly() -> None:
     stacks = load_stacks(["Resources:\n  Q: {Type: AWS::SQS::Queue}\n"])
     assert stacks.stacks[0].name == "stack-1"
     assert stacks.stacks[0].resources[0].position == Position(2, 3, "<template 1>")
+
+
+def test_cfn_init_metadata_resolves_resources_declared_after_it() -> None:
+    """The ECS reference architecture's launch configuration names an SSM parameter declared below it in
+    its cfn-init commands (ecs-cluster.yaml): the parameter is resolved first, never 'not resolved yet'."""
+    stack = load_one("""\
+Resources:
+  LaunchConfiguration:
+    Type: AWS::AutoScaling::LaunchConfiguration
+    Properties: {ImageId: ami-12345678, InstanceType: t3.micro}
+    Metadata:
+      AWS::CloudFormation::Init:
+        config:
+          commands:
+            01_agent: {command: !Sub 'agent-ctl -c ssm:${AgentParameter} -s'}
+  AgentParameter:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: agent-config, Type: String, Value: '{}'}
+""")
+    assert codes(stack) == []
+    init = stack.resource("LaunchConfiguration").cfn_init  # type: ignore[union-attr]
+    assert init is not None
+    assert init.to_python()["config"]["commands"]["01_agent"]["command"] == "agent-ctl -c ssm:agent-config -s"
+
+
+def test_a_cycle_closed_only_through_cfn_init_metadata_is_not_an_error() -> None:
+    """Only Properties and DependsOn order creation (aws-attribute-dependson.md): a metadata reference back
+    to a resource that depends on this one stays unknown, and the template loads."""
+    stack = load_one("""\
+Resources:
+  LaunchConfiguration:
+    Type: AWS::AutoScaling::LaunchConfiguration
+    Properties: {ImageId: ami-12345678, InstanceType: t3.micro}
+    Metadata:
+      AWS::CloudFormation::Init:
+        config:
+          commands: {01_signal: {command: !Sub 'cfn-signal --resource ${Group}'}}
+  Group:
+    Type: AWS::AutoScaling::AutoScalingGroup
+    Properties:
+      LaunchConfigurationName: !Ref LaunchConfiguration
+      MinSize: '1'
+      MaxSize: '1'
+      VPCZoneIdentifier: [subnet-12345678]
+""")
+    assert "unresolved-reference" not in codes(stack)
+    command = stack.resource("LaunchConfiguration").cfn_init.to_python()[  # type: ignore[union-attr]
+        "config"]["commands"]["01_signal"]["command"]
+    assert isinstance(command, Symbolic) and "depends on it" in command.reason
+    assert stack.resource("Group") is not None

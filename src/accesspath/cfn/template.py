@@ -110,6 +110,7 @@ class TemplateLoader:
         self._issue_keys: set[tuple[str, str, Position | None]] = set()
         self._muted = 0
         self._resources_allowed = False
+        self._resolving_metadata_of: str | None = None
         self._import_lookup: ImportLookup | None = None
         self.resolver = IntrinsicResolver(self)
         self.sections: dict[str, Member] = {}
@@ -225,6 +226,9 @@ class TemplateLoader:
                               f"{what}: '{logical_id}' is not created (its condition"
                               f" '{self.not_created[logical_id]}' is false)", at)
         resource = self.resources.get(logical_id)
+        if resource is None and self._resolving_metadata_of is not None:  # a soft edge closing a cycle
+            return symbolic_node(Symbolic(f"{what}: the cfn-init metadata of '{self._resolving_metadata_of}'"
+                                          f" refers to '{logical_id}', which depends on it", at.start), at)
         if resource is None:  # only reachable through an ordering bug; fail closed
             return self._fail("unresolved-reference", f"{what}: '{logical_id}' is not resolved yet", at)
         return resource
@@ -541,28 +545,50 @@ class TemplateLoader:
                            MappingProxyType(exports), tuple(self.issues), self.parent, self.logical_id_in_parent,
                            self.path)
 
-    def _dependencies(self, declaration: _ResourceDeclaration) -> list[tuple[str, Node]]:
-        found: list[tuple[str, Node]] = []
+    def _dependencies(self, declaration: _ResourceDeclaration) -> list[tuple[str, Node, bool]]:
+        """What must be resolved before this resource: (logical id, where, whether the edge is firm). The
+        references in its cfn-init metadata are soft: resolved after their targets where that is possible,
+        but never a circular reference of their own (only Properties and DependsOn order creation,
+        aws-attribute-dependson.md)."""
+        found: list[tuple[str, Node, bool]] = []
         for name, at in declaration.depends_on:
-            if name in self.declarations:
-                found.append((name, at))
-            else:
+            if name not in self.declarations:
                 self.report("unknown-dependency", f"DependsOn of '{declaration.logical_id}' names '{name}', which is"
                             " not a resource of this template", Severity.ERROR, at.start)
-        properties = declaration.attribute("Properties")
-        if properties is not None:
-            for node in _walk([properties], lambda _n: None):
+            else:
+                found.append((name, at, True))  # placed after the check above, as before
+        for root, firm in ((declaration.attribute("Properties"), True), (_cfn_init(declaration.node), False)):
+            if root is None:
+                continue
+            for node in _walk([root], lambda _n: None):
                 for name in _referenced_names(node):
                     if name in self.declarations:
-                        found.append((name, node))
+                        found.append((name, node, firm))
         return found
 
     def _resource_order(self) -> list[str]:
-        """Resources with their dependencies first; a cycle raises :class:`CircularReferenceError`."""
-        graph = {logical_id: self._dependencies(d) for logical_id, d in self.declarations.items()}
+        """Resources with their dependencies first; a cycle of firm edges raises :class:`CircularReferenceError`.
+        A soft edge (cfn-init metadata) is kept only where it closes no cycle."""
+        graph: dict[str, list[tuple[str, Node]]] = {logical_id: [] for logical_id in self.declarations}
+        soft: list[tuple[str, str, Node]] = []
+        for logical_id, declaration in self.declarations.items():
+            for target, at, firm in self._dependencies(declaration):
+                if firm:
+                    graph[logical_id].append((target, at))
+                else:
+                    soft.append((logical_id, target, at))
+        order = self._topological(graph)
+        if not soft:
+            return order
+        for logical_id, target, at in soft:
+            if not _reaches(graph, target, logical_id):
+                graph[logical_id].append((target, at))
+        return self._topological(graph)
+
+    def _topological(self, graph: Mapping[str, list[tuple[str, Node]]]) -> list[str]:
         order: list[str] = []
         done: set[str] = set()
-        for start in self.declarations:
+        for start in graph:
             if start in done:
                 continue
             path: list[str] = [start]
@@ -632,10 +658,14 @@ class TemplateLoader:
             identity = identity_of(model, ResourceContext(logical_id, type_, properties, self._deployment))
         # Only cfn-init's part of Metadata is resolved: it can configure the instance (container instances'
         # /etc/ecs/ecs.config); other metadata is for tools and must not raise issues.
-        metadata_node = declaration.attribute("Metadata")
-        init_node = _member_of(metadata_node, "AWS::CloudFormation::Init") if metadata_node is not None and \
-            metadata_node.is_object else None
-        cfn_init = self.resolver.resolve(init_node) if init_node is not None else None
+        init_node = _cfn_init(declaration.node)
+        cfn_init = None
+        if init_node is not None:
+            self._resolving_metadata_of = logical_id
+            try:
+                cfn_init = self.resolver.resolve(init_node)
+            finally:
+                self._resolving_metadata_of = None
         self.resources[logical_id] = Resource(
             logical_id, type_, properties, declaration.condition, declaration.position, identity.physical_id,
             MappingProxyType(dict(identity.attributes)), self.name,
@@ -758,6 +788,26 @@ def _referenced_names(node: Node) -> list[str]:
         if isinstance(template.value, str):
             return [ref.partition(".")[0] for ref in sub_references(template.value) if ref not in variables]
     return []
+
+
+def _reaches(graph: Mapping[str, list[tuple[str, Node]]], start: str, goal: str) -> bool:
+    seen = {start}
+    pending = [start]
+    while pending:
+        current = pending.pop()
+        if current == goal:
+            return True
+        for target, _ in graph[current]:
+            if target not in seen:
+                seen.add(target)
+                pending.append(target)
+    return False
+
+
+def _cfn_init(declaration: Node) -> Node | None:
+    """The ``AWS::CloudFormation::Init`` part of a resource's Metadata: the only part accesspath resolves."""
+    metadata = _member_of(declaration, "Metadata")
+    return _member_of(metadata, "AWS::CloudFormation::Init") if metadata is not None and metadata.is_object else None
 
 
 def _member_of(node: Node | None, key: str) -> Node | None:
