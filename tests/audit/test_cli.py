@@ -39,7 +39,35 @@ def test_default_fail_on_is_error(capsys) -> None:
 
 def test_clean_template_exits_zero(capsys) -> None:
     code, out, _ = run(capsys, SEED_004, "--region", "ap-northeast-1", "--fail-on", "info")
-    assert code == 0 and "no findings" in out
+    assert code == 0 and "no findings (" in out and " rules over " in out
+
+
+def test_an_environment_with_nothing_to_audit_says_so(capsys, tmp_path: Path) -> None:
+    """A parent whose nested stack is not found loads no role, endpoint, task definition or instance: the
+    audit says it checked nothing, never "no findings" (issue 9 item 6)."""
+    parent = tmp_path / "master.yaml"
+    parent.write_text("Resources:\n  App:\n    Type: AWS::CloudFormation::Stack\n"
+                      "    Properties: {TemplateURL: 'https://s3.amazonaws.com/bucket/missing/app.yaml'}\n")
+    code, out, err = run(capsys, str(parent))
+    assert code == 0
+    assert "no findings" not in out
+    assert ("nothing to check: the inputs define no IAM role, VPC endpoint, ECS task definition or EC2"
+            " instance, which the") in out
+    assert "--template-url" in err  # the warning says what was not loaded
+    code, out, _ = run(capsys, str(parent), "--format", "json")
+    document = json.loads(out)
+    assert document["nothingToCheck"] is True
+    assert document["examined"] == {"roles": 0, "vpcEndpoints": 0, "taskDefinitions": 0, "instances": 0}
+    code, out, _ = run(capsys, str(parent), "--format", "sarif")
+    notes = json.loads(out)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert notes[0]["level"] == "warning" and notes[0]["message"]["text"].startswith("nothing to check")
+
+
+def test_json_counts_what_was_examined(capsys) -> None:
+    _, out, _ = run(capsys, SEED_004, "--region", "ap-northeast-1", "--format", "json")
+    document = json.loads(out)
+    assert document["nothingToCheck"] is False
+    assert document["examined"]["vpcEndpoints"] >= 1 and document["examined"]["roles"] >= 1
 
 
 def test_text_is_grouped_by_severity_without_colour_when_not_a_terminal(capsys) -> None:

@@ -32,11 +32,18 @@ def report_text(report: AuditReport, *, colour: bool = False) -> str:
                              f" {evidence.decision}{decided}")
             lines.append(f"      see: {finding.doc_url}")
     counts = report.counts()
-    if not report.findings:
-        lines.append(f"no findings ({len(report.rules)} rules)")
+    if report.nothing_to_check:
+        lines.append(nothing_to_check_text(report))
+    elif not report.findings:
+        lines.append(f"no findings ({len(report.rules)} rules over {report.examined_text()})")
     lines.append("summary: " + ", ".join(f"{counts[s.value]} {_PLURAL[s]}"
                                          for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)))
     return "\n".join(lines) + "\n"
+
+
+def nothing_to_check_text(report: AuditReport) -> str:
+    return (f"nothing to check: the inputs define no {report.examined_text()}, which the {len(report.rules)}"
+            " rules audit")
 
 
 def finding_json(item: AuditFinding) -> dict[str, Any]:
@@ -56,4 +63,6 @@ def report_json(report: AuditReport) -> dict[str, Any]:
                   for r in report.rules],
         "findings": [finding_json(f) for f in report.findings],
         "summary": report.counts(),
+        "examined": dict(report.examined),
+        "nothingToCheck": report.nothing_to_check,
     }

@@ -28,10 +28,36 @@ def rule_catalog() -> tuple[RuleInfo, ...]:
     return infos
 
 
+# What the rules audit, as (JSON name, what it is): an environment with none of these has nothing to check.
+AUDITED_SUBJECTS = (("roles", "IAM role"), ("vpcEndpoints", "VPC endpoint"),
+                    ("taskDefinitions", "ECS task definition"), ("instances", "EC2 instance"))
+
+
+def audited_subjects(env: Environment) -> tuple[tuple[str, int], ...]:
+    counts = {"roles": len(env.roles), "vpcEndpoints": len(env.endpoints),
+              "taskDefinitions": len(env.task_definitions), "instances": len(env.instances)}
+    return tuple((name, counts[name]) for name, _ in AUDITED_SUBJECTS)
+
+
 @dataclass(frozen=True)
 class AuditReport:
     rules: tuple[RuleInfo, ...]           # the rules that ran
     findings: tuple[AuditFinding, ...]    # most severe first, then by file:line:col
+    examined: tuple[tuple[str, int], ...] = ()  # how many of each audited subject the inputs define
+
+    @property
+    def nothing_to_check(self) -> bool:
+        """The inputs define nothing the rules audit: "no findings" would claim a check that never ran."""
+        return all(count == 0 for _, count in self.examined)
+
+    def examined_text(self) -> str:
+        """``3 IAM roles, 2 VPC endpoints`` (what was audited), or the list of what the rules look for."""
+        names = dict(AUDITED_SUBJECTS)
+        present = [f"{count} {names[key]}{'s' if count != 1 else ''}" for key, count in self.examined if count]
+        if present:
+            return ", ".join(present)
+        wanted = [names[key] for key, _ in AUDITED_SUBJECTS]
+        return ", ".join(wanted[:-1]) + " or " + wanted[-1]
 
     def counts(self) -> dict[str, int]:
         return count_by_severity(f.finding for f in self.findings)
@@ -58,4 +84,4 @@ def run_audit(env: Environment, endpoint_services: EndpointServiceTable | None =
     for cls in chosen:
         findings.extend(cls().check(context))
     findings.sort(key=AuditFinding.sort_key)
-    return AuditReport(tuple(cls.info for cls in chosen), tuple(findings))
+    return AuditReport(tuple(cls.info for cls in chosen), tuple(findings), audited_subjects(env))

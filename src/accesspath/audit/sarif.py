@@ -41,8 +41,20 @@ def report_sarif(report: AuditReport) -> dict[str, Any]:
                 } for rule in rules],
             }},
             "results": [_result(item, index) for item in report.findings],
+            "properties": {"examined": dict(report.examined)},
+            **_nothing_to_check(report),
         }],
     }
+
+
+def _nothing_to_check(report: AuditReport) -> dict[str, Any]:
+    """An empty result list would read as a clean audit: say, as a tool notification, that nothing was checked."""
+    if not report.nothing_to_check:
+        return {}
+    from accesspath.audit.render import nothing_to_check_text
+
+    return {"invocations": [{"executionSuccessful": True, "toolExecutionNotifications": [
+        {"level": "warning", "message": {"text": nothing_to_check_text(report)}}]}]}
 
 
 def _result(item: AuditFinding, index: dict[str, int]) -> dict[str, Any]:
