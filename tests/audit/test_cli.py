@@ -15,7 +15,8 @@ from accesspath.cli import main
 from .conftest import EXAMPLES, TEMPLATES, audit_of
 
 SCHEMA = json.loads((Path(__file__).resolve().parent / "sarif-2.1.0-subset.schema.json").read_text())
-LOGS_DEFAULT = str(TEMPLATES / "logs-default-endpoint.yaml")       # 2 warnings, 1 info
+LOGS_DEFAULT = str(TEMPLATES / "logs-default-endpoint.yaml")       # 1 warning
+PERIMETER = str(TEMPLATES / "endpoint-perimeter.yaml")
 MIXUP = str(TEMPLATES / "role-mixup.yaml")
 SEED_004 = str(EXAMPLES / "seed004-logs-endpoint-policy" / "template.yaml")
 
@@ -71,11 +72,11 @@ def test_json_counts_what_was_examined(capsys) -> None:
 
 
 def test_text_is_grouped_by_severity_without_colour_when_not_a_terminal(capsys) -> None:
-    _, out, _ = run(capsys, LOGS_DEFAULT)
+    _, out, _ = run(capsys, MIXUP, LOGS_DEFAULT, "--param", "Mixed=true")
     assert "\033[" not in out
-    assert out.index("warning (2)") < out.index("info (1)")
-    assert "logs-default-endpoint.yaml:16:3: [endpoint-exfiltration]" in out
-    assert out.rstrip().endswith("summary: 0 errors, 2 warnings, 1 info")
+    assert out.index("error (1)") < out.index("warning (2)")
+    assert "logs-default-endpoint.yaml:16:3: [endpoint-default-policy]" in out
+    assert out.rstrip().endswith("summary: 1 errors, 2 warnings, 0 info")
 
 
 class _Terminal(io.StringIO):
@@ -88,7 +89,7 @@ def test_colour_only_on_a_terminal_and_without_no_color(monkeypatch) -> None:
     monkeypatch.setattr("sys.stdout", terminal)
     monkeypatch.delenv("NO_COLOR", raising=False)
     main(["audit", LOGS_DEFAULT])
-    assert "\033[33mwarning (2)\033[0m" in terminal.getvalue()
+    assert "\033[33mwarning (1)\033[0m" in terminal.getvalue()
     terminal = _Terminal()
     monkeypatch.setattr("sys.stdout", terminal)
     monkeypatch.setenv("NO_COLOR", "1")
@@ -105,11 +106,12 @@ def test_json_output(capsys) -> None:
     code, out, _ = run(capsys, LOGS_DEFAULT, "--format", "json")
     document = json.loads(out)
     assert code == 0
-    assert document["summary"] == {"error": 0, "warning": 2, "info": 1}
-    exfiltration = next(f for f in document["findings"] if f["ruleId"] == "endpoint-exfiltration")
-    assert exfiltration["location"] == {"file": LOGS_DEFAULT, "line": 16, "column": 3}
-    assert exfiltration["evidence"][0]["decision"] == "allowed"
-    assert exfiltration["docUrl"].startswith("https://docs.aws.amazon.com/")
+    assert document["summary"] == {"error": 0, "warning": 1, "info": 0}
+    [default] = document["findings"]
+    assert default["ruleId"] == "endpoint-default-policy"
+    assert default["location"] == {"file": LOGS_DEFAULT, "line": 16, "column": 3}
+    assert [e["decision"] for e in default["evidence"]] == ["allowed", "allowed"]
+    assert default["docUrl"].startswith("https://docs.aws.amazon.com/")
     assert {r["id"] for r in document["rules"]} >= {"endpoint-exfiltration", "task-role-overbroad"}
 
 
@@ -145,12 +147,13 @@ def test_sarif_schema_rejects_a_broken_log() -> None:
 
 
 def test_rule_selection(capsys) -> None:
-    _, out, _ = run(capsys, LOGS_DEFAULT, "--format", "json", "--rule", "endpoint-exfiltration")
+    argv = (PERIMETER, "--param", "Loose=true", "--format", "json")
+    _, out, _ = run(capsys, *argv, "--rule", "endpoint-exfiltration")
     document = json.loads(out)
     assert [r["id"] for r in document["rules"]] == ["endpoint-exfiltration"]
     assert {f["ruleId"] for f in document["findings"]} == {"endpoint-exfiltration"}
-    _, out, _ = run(capsys, LOGS_DEFAULT, "--format", "json", "--skip-rule", "endpoint-exfiltration")
-    assert "endpoint-exfiltration" not in {f["ruleId"] for f in json.loads(out)["findings"]}
+    _, out, _ = run(capsys, *argv, "--skip-rule", "endpoint-exfiltration")
+    assert {f["ruleId"] for f in json.loads(out)["findings"]} == {"endpoint-foreign-principals"}
 
 
 @pytest.mark.parametrize("argv, message", [

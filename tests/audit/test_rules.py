@@ -21,7 +21,7 @@ SEED_002 = EXAMPLES / "seed002-task-role" / "template.yaml"
 SEED_004 = EXAMPLES / "seed004-logs-endpoint-policy" / "template.yaml"
 
 ALL_RULES = {"task-role-confused-deputy", "endpoint-exfiltration", "endpoint-foreign-principals", "endpoint-no-allow",
-             "endpoint-default-policy-sensitive", "task-role-overbroad", "instance-metadata-credentials",
+             "endpoint-default-policy", "task-role-overbroad", "instance-metadata-credentials",
              "role-mixup", "endpoint-security-group", "ecs-endpoint-siblings", "endpoint-private-dns-off",
              "endpoint-other-region"}
 
@@ -77,32 +77,53 @@ def test_seed002_task_role_trust_passes() -> None:
     assert any("app-execution-role" in s for s in subjects)
 
 
-# -- endpoint-exfiltration / endpoint-foreign-principals / endpoint-default-policy-sensitive ----------
+# -- endpoint-default-policy / endpoint-exfiltration / endpoint-foreign-principals -------------------
 
-def test_default_policy_logs_endpoint_fails_exfiltration() -> None:
+def test_an_endpoint_without_a_policy_is_one_finding_listing_its_risks() -> None:
+    """No PolicyDocument is AWS's default full-access policy (PrivateLink guide, "Control access to VPC
+    endpoints using endpoint policies"): one finding, with each risk the engine confirms (issue 9 item 11)."""
     report = audit_of(TEMPLATES / "logs-default-endpoint.yaml")
-    [finding] = of_rule(report, "endpoint-exfiltration")
-    assert "logs:PutLogEvents" in finding.finding.message and "999999999999" in finding.finding.message
-    assert finding.evidence[0].decision == "allowed"
-    assert dict(finding.evidence[0].context)["aws:ResourceAccount"] == "999999999999"
-    assert {"endpoint-foreign-principals", "endpoint-default-policy-sensitive"} <= rule_ids(report)
+    [finding] = report.findings
+    assert finding.rule_id == "endpoint-default-policy" and finding.severity is Severity.WARNING
+    message = finding.finding.message
+    assert "has no PolicyDocument" in message
+    assert "this account's principals can write to other accounts' resources (logs:PutLogEvents on" in message
+    assert "principals of other accounts can use it (logs:PutLogEvents as arn:aws:sts::999999999999:" in message
+    assert "logs carries data or credentials" in message
+    write, stranger = finding.evidence
+    assert write.decision == stranger.decision == "allowed"
+    assert dict(write.context)["aws:ResourceAccount"] == "999999999999"
+    assert stranger.principal.startswith("arn:aws:sts::999999999999:")
+
+
+def test_a_written_policy_that_lets_data_out_and_strangers_in_is_reported_by_its_statement() -> None:
+    report = audit_of(TEMPLATES / "endpoint-perimeter.yaml", Loose="true")
+    [exfiltration] = of_rule(report, "endpoint-exfiltration")
+    assert "s3:PutObject" in exfiltration.finding.message and "999999999999" in exfiltration.finding.message
+    assert exfiltration.finding.line == 30  # the allowing statement, not the endpoint
+    assert dict(exfiltration.evidence[0].context)["aws:ResourceAccount"] == "999999999999"
+    assert len(of_rule(report, "endpoint-foreign-principals")) == 1
+    assert "endpoint-default-policy" not in rule_ids(report)
 
 
 def test_seed004_endpoint_policy_passes_exfiltration() -> None:
     report = audit_of(SEED_004, region="ap-northeast-1")
     assert not {"endpoint-exfiltration", "endpoint-foreign-principals", "endpoint-no-allow",
-                "endpoint-default-policy-sensitive"} & rule_ids(report)
+                "endpoint-default-policy"} & rule_ids(report)
 
 
 def test_perimeter_policy_passes_endpoint_policy_rules() -> None:
     report = audit_of(TEMPLATES / "endpoint-perimeter.yaml")
     assert not {"endpoint-exfiltration", "endpoint-foreign-principals", "endpoint-no-allow",
-                "endpoint-default-policy-sensitive"} & rule_ids(report)
+                "endpoint-default-policy"} & rule_ids(report)
 
 
-def test_seed001_default_endpoints_are_sensitive() -> None:
-    services = {f.finding.message.split(" ")[1] for f in of_rule(audit_of(SEED_001), "endpoint-default-policy-sensitive")}
-    assert {"(ecr.api)", "(ecr.dkr)", "(s3)", "(logs)", "(secretsmanager)"} == services
+def test_seed001_default_endpoints_one_finding_each() -> None:
+    findings = of_rule(audit_of(SEED_001), "endpoint-default-policy")
+    services = [f.finding.message.split(" ")[1] for f in findings]
+    assert sorted(services) == sorted(set(services))  # one finding per endpoint
+    assert {"(ecr.api)", "(ecr.dkr)", "(s3)", "(logs)", "(secretsmanager)"} <= set(services)
+    assert not {"endpoint-exfiltration", "endpoint-foreign-principals"} & rule_ids(audit_of(SEED_001))
 
 
 # -- endpoint-no-allow -------------------------------------------------------------------------------

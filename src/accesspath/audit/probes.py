@@ -65,7 +65,7 @@ def probes(service_id: str) -> tuple[Probe, ...]:
 
 
 # Services whose endpoints carry data or credentials: the default full-access endpoint policy on
-# them leaves the data perimeter open (rule endpoint-default-policy-sensitive).
+# them leaves the data perimeter open (rule endpoint-default-policy).
 SENSITIVE_ENDPOINT_SERVICES = frozenset({
     "s3", "secretsmanager", "kms", "ssm", "sts", "logs", "ecr.api", "ecr.dkr", "sqs", "sns", "dynamodb",
     "kinesis-streams", "kinesis-firehose", "events",

@@ -10,7 +10,7 @@ from accesspath.audit.rules.endpoint_network import (
     EndpointSecurityGroup,
 )
 from accesspath.audit.rules.endpoint_policies import (
-    EndpointDefaultPolicySensitive,
+    EndpointDefaultPolicy,
     EndpointExfiltration,
     EndpointForeignPrincipals,
     EndpointNoAllow,
@@ -27,7 +27,7 @@ RULE_CLASSES: tuple[type[AuditRule], ...] = (
     EndpointExfiltration,
     EndpointForeignPrincipals,
     EndpointNoAllow,
-    EndpointDefaultPolicySensitive,
+    EndpointDefaultPolicy,
     TaskRoleOverbroad,
     InstanceMetadataCredentials,
     RoleMixup,

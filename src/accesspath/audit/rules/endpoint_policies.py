@@ -53,6 +53,8 @@ class EndpointExfiltration(AuditRule):
     def check(self, audit: AuditContext) -> Iterator[AuditFinding]:
         env, foreign = audit.env, audit.foreign_account
         for endpoint in audit.env.endpoints.values():
+            if endpoint.policy is None:
+                continue  # the default policy: one finding of endpoint-default-policy lists every risk
             region = endpoint.region or env.region
             for probe in write_probes(endpoint.short_service):
                 resource = probe.arn(env.partition, region, foreign)
@@ -62,8 +64,7 @@ class EndpointExfiltration(AuditRule):
                 result, context = hit
                 yield self.finding(
                     f"{endpoint.id} ({endpoint.short_service}) lets {result.request.principal.arn} perform"
-                    f" {probe.action} on {resource} of account {foreign}"
-                    f"{'' if endpoint.policy else ' (no PolicyDocument: the default policy allows everything)'}",
+                    f" {probe.action} on {resource} of account {foreign}",
                     subject=endpoint_label(endpoint), position=_where(endpoint, result),
                     evidence=(Evidence.of(result, context, via=endpoint.id),),
                     policy_id=endpoint.policy.policy_id if endpoint.policy else None)
@@ -87,6 +88,8 @@ class EndpointForeignPrincipals(AuditRule):
         env, foreign = audit.env, audit.foreign_account
         stranger = (audit.account_session(foreign),)
         for endpoint in env.endpoints.values():
+            if endpoint.policy is None:
+                continue  # the default policy: one finding of endpoint-default-policy lists every risk
             region = endpoint.region or env.region
             for probe in probes(endpoint.short_service):
                 # The stranger's own resource: no resource policy of ours is needed, only the endpoint's leave.
@@ -147,26 +150,55 @@ class EndpointNoAllow(AuditRule):
                 policy_id=endpoint.policy.policy_id)
 
 
-class EndpointDefaultPolicySensitive(AuditRule):
+class EndpointDefaultPolicy(AuditRule):
     info = RuleInfo(
-        id="endpoint-default-policy-sensitive",
-        severity=Severity.INFO,
-        title="an endpoint of a data-carrying service has the default full-access policy",
+        id="endpoint-default-policy",
+        severity=Severity.WARNING,
+        title="the endpoint has no policy: the default full-access policy opens the perimeter",
         rationale=("Without a PolicyDocument, AWS attaches the default endpoint policy, which allows every"
-                   " principal every action on every resource. On services that carry data or credentials"
-                   " (S3, Secrets Manager, KMS, SSM, STS, CloudWatch Logs, ECR, ...) the endpoint is then no part"
-                   " of the data perimeter."),
-        fix="give the endpoint a PolicyDocument that allows your principals the actions they use on your resources",
-        doc_urls=(ENDPOINT_POLICY_PAGE, DATA_PERIMETER_PAGE),
+                   " principal every action on every resource. Through such an endpoint this account's"
+                   " principals can write to other accounts' resources, principals of other accounts can use"
+                   " the private network, and on services that carry data or credentials (S3, Secrets Manager,"
+                   " KMS, SSM, STS, CloudWatch Logs, ECR, ...) the endpoint is no part of the data perimeter."
+                   " One finding per endpoint lists the risks the engine confirms."),
+        fix=("give the endpoint a PolicyDocument that allows your principals (Condition StringEquals"
+             " aws:PrincipalAccount) the actions they use on your resources (aws:ResourceAccount)"),
+        doc_urls=(ENDPOINT_POLICY_PAGE, DATA_PERIMETER_PAGE, CONDITION_KEYS_PAGE),
     )
 
     def check(self, audit: AuditContext) -> Iterator[AuditFinding]:
-        for endpoint in audit.env.endpoints.values():
-            if endpoint.policy is None and endpoint.short_service in SENSITIVE_ENDPOINT_SERVICES:
-                yield self.finding(
-                    f"{endpoint.id} ({endpoint.short_service}) has no PolicyDocument: the default policy allows"
-                    " full access through it",
-                    subject=endpoint_label(endpoint), position=endpoint.position)
+        env, foreign = audit.env, audit.foreign_account
+        stranger = (audit.account_session(foreign),)
+        for endpoint in env.endpoints.values():
+            if endpoint.policy is not None:
+                continue
+            region = endpoint.region or env.region
+            risks: list[str] = []
+            evidence: list[Evidence] = []
+            for probe in write_probes(endpoint.short_service):
+                resource = probe.arn(env.partition, region, foreign)
+                hit = _first_allowed(audit, endpoint, probe.action, resource, foreign, audit.own_principals)
+                if hit is not None:
+                    risks.append(f"this account's principals can write to other accounts' resources"
+                                 f" ({probe.action} on {resource})")
+                    evidence.append(Evidence.of(hit[0], hit[1], via=endpoint.id))
+                    break
+            for probe in probes(endpoint.short_service):
+                hit = _first_allowed(audit, endpoint, probe.action, probe.arn(env.partition, region, foreign),
+                                     foreign, stranger)
+                if hit is not None:
+                    risks.append(f"principals of other accounts can use it ({probe.action} as"
+                                 f" {hit[0].request.principal.arn})")
+                    evidence.append(Evidence.of(hit[0], hit[1], via=endpoint.id))
+                    break
+            if endpoint.short_service in SENSITIVE_ENDPOINT_SERVICES:
+                risks.append(f"{endpoint.short_service} carries data or credentials")
+            if not risks:
+                continue
+            yield self.finding(
+                f"{endpoint.id} ({endpoint.short_service}) has no PolicyDocument, so the default policy allows"
+                f" full access through it: {'; '.join(risks)}",
+                subject=endpoint_label(endpoint), position=endpoint.position, evidence=evidence)
 
 
 # -- shared questions -------------------------------------------------------------------------------------
