@@ -312,7 +312,9 @@ Resources:
 """)
     props = stack.resource("Uses").properties.to_python()  # type: ignore[union-attr]
     assert all(isinstance(props[k], Symbolic) for k in "ABC")
-    assert codes(stack) == ["not-modelled", "unknown-attribute", "unmodelled-reference", "unknown-attribute"]
+    assert codes(stack) == ["not-modelled", "unknown-attribute", "unmodelled-reference", "unmodelled-reference"]
+    assert [(i.resource_type, i.logical_id) for i in stack.issues if i.code != "unknown-attribute"] == [
+        ("AWS::ElasticLoadBalancingV2::LoadBalancer", "Alb")] * 3
     assert stack.issues[1].message == ("Fn::GetAtt 'Role.Nope': 'Nope' is not an attribute accesspath models for"
                                        " 'AWS::IAM::Role' (known: Arn, RoleId)")
     assert stack.resource("Alb") is not None and not stack.resource("Alb").modelled  # type: ignore[union-attr]

@@ -40,6 +40,9 @@ class TemplateIssue:
     message: str
     severity: Severity
     position: Position | None = None
+    # A loader limitation (not-modelled, unmodelled-reference): the resource type and the resource it is about
+    resource_type: str | None = None
+    logical_id: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.position}: " if self.position is not None else ""

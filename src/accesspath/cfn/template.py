@@ -135,13 +135,14 @@ class TemplateLoader:
     def deployment(self) -> Deployment:
         return self._deployment
 
-    def report(self, code: str, message: str, severity: Severity, position: Position | None) -> None:
+    def report(self, code: str, message: str, severity: Severity, position: Position | None,
+               resource_type: str | None = None, logical_id: str | None = None) -> None:
         if self._muted:
             return
         key = (code, message, position)
         if key not in self._issue_keys:
             self._issue_keys.add(key)
-            self.issues.append(TemplateIssue(code, message, severity, position))
+            self.issues.append(TemplateIssue(code, message, severity, position, resource_type, logical_id))
 
     def _report_error(self, code: str, message: str, position: Position | None) -> None:
         self.report(code, message, Severity.ERROR, position)
@@ -176,7 +177,7 @@ class TemplateLoader:
             if isinstance(physical_id, Symbolic):
                 if not resource.modelled:
                     self.report("unmodelled-reference", f"Ref '{name}': {physical_id.reason}", Severity.WARNING,
-                                at.start)
+                                at.start, resource.type, name)
                 return symbolic_node(physical_id, at)
             return scalar_node(physical_id, at)
         return self._fail("unknown-reference", f"'{name}' is not a parameter, pseudo parameter or resource"
@@ -203,10 +204,11 @@ class TemplateLoader:
             if model is None:
                 message = (f"Fn::GetAtt '{logical_id}.{attribute}': the type '{resource.type}' is not modelled,"
                            " so its attributes are unknown")
-            else:
-                known = ", ".join(model.attributes) or "none"
-                message = (f"Fn::GetAtt '{logical_id}.{attribute}': '{attribute}' is not an attribute accesspath"
-                           f" models for '{resource.type}' (known: {known})")
+                self.report("unmodelled-reference", message, Severity.WARNING, at.start, resource.type, logical_id)
+                return symbolic_node(Symbolic(message, at.start), at)
+            known = ", ".join(model.attributes) or "none"
+            message = (f"Fn::GetAtt '{logical_id}.{attribute}': '{attribute}' is not an attribute accesspath"
+                       f" models for '{resource.type}' (known: {known})")
             return self._fail("unknown-attribute", message, at, Severity.WARNING)
         value = resource.attributes[attribute]
         if isinstance(value, Symbolic):
@@ -646,7 +648,8 @@ class TemplateLoader:
             identity = self._nested_stack(declaration, properties)
         elif model is None:
             self.report("not-modelled", f"resource '{logical_id}' of type '{type_}' is not modelled: it is kept,"
-                        " but Ref and Fn::GetAtt to it are unresolved", Severity.WARNING, declaration.position)
+                        " but Ref and Fn::GetAtt to it are unresolved", Severity.WARNING, declaration.position,
+                        type_, logical_id)
             identity = Identity(Symbolic(f"the type '{type_}' of '{logical_id}' is not modelled",
                                          declaration.position), {})
         else:

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from accesspath.catalog.managed_policies import ManagedPolicyCatalog, bundled_managed_policies
+from accesspath.cfn.limitations import summarised
 from accesspath.cfn.model import Resource, StackSet, Symbolic
 from accesspath.cfn.policies import attachment_of
 from accesspath.environment.container_instances import (
@@ -62,7 +63,8 @@ class _Builder:
     def __init__(self, stacks: StackSet, managed: ManagedPolicyCatalog | None = None) -> None:
         self.stacks = stacks
         self.managed = managed or bundled_managed_policies()
-        self.issues: list[str] = [str(i) for i in stacks.issues]
+        # a type accesspath does not model is one warning with its counts, not one per resource and reference
+        self.issues: list[str] = [str(i) for i in summarised(stacks.issues)]
         self.partition = stacks.partition
         self.external_roles: dict[str, Role] = {}
 

@@ -22,6 +22,7 @@ from accesspath.cfn import (
     policy_nodes,
     stack_name_for,
 )
+from accesspath.cfn.limitations import summarised
 from accesspath.errors import UsageError
 from accesspath.lint.context import PolicyContext
 from accesspath.lint.findings import Finding, count_by_severity
@@ -155,9 +156,11 @@ def _validate_templates(templates: list[TemplateSource], *, account: str, region
     except TemplateError as error:
         findings.append(TEMPLATE.from_error(error, error.source or loadable[0].source))
         return findings, 0
-    for stack in stacks.stacks:
-        findings.extend(TEMPLATE.from_issue(issue, stack.source) for issue in stack.issues)
+    # A type accesspath does not model is one finding with its counts, not one per resource and reference.
     sources = {stack.name: stack.source for stack in stacks.stacks}
+    findings.extend(TEMPLATE.from_issue(issue, issue.position.source if issue.position is not None
+                                        and issue.position.source else loadable[0].source)
+                    for issue in summarised(stacks.issues))
     count = 0
     for location in policy_nodes(stacks):
         file = sources.get(location.resource.stack) or (location.node.start.source if location.node.start else None)

@@ -10,6 +10,11 @@ from accesspath.lint.rules.base import Rule
 from accesspath.policy import Position
 from accesspath.policy import Severity as IssueSeverity
 
+# A type accesspath does not read is a limitation of accesspath, not a mistake in the template.
+_NOT_MODELLED_FIX = ("nothing to correct in the template; where a policy or the network uses a value of these"
+                     " resources, give it with --param or --import, or read the deployed account with"
+                     " 'accesspath snapshot'")
+
 
 class TemplateProblem(Rule):
     """The CloudFormation loader's own issues (unknown attributes, missing imports, unresolved values)
@@ -25,7 +30,9 @@ class TemplateProblem(Rule):
 
     def from_issue(self, issue: TemplateIssue, file: str) -> Finding:
         severity = Severity.ERROR if issue.severity is IssueSeverity.ERROR else Severity.WARNING
-        return self.make(issue.message, file=file, position=issue.position, severity=severity, code=issue.code)
+        fix = _NOT_MODELLED_FIX if issue.code == "not-modelled" else None
+        return self.make(issue.message, file=file, position=issue.position, severity=severity, code=issue.code,
+                         fix=fix)
 
     def from_error(self, error: TemplateError, file: str) -> Finding:
         code = {"TemplateSyntaxError": "syntax", "ParameterValueError": "parameter-value",
