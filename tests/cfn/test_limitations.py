@@ -53,4 +53,4 @@ def test_validate_reports_a_type_once_with_a_fix_that_applies(capsys, tmp_path) 
     [finding] = [f for f in findings if f["ruleId"] == "template"]
     assert "6 resources (Group0, Group1, Group2, Group3 and 2 more)" in finding["message"]
     assert finding["fix"].startswith("nothing to correct in the template")
-    assert finding["line"] == 2
+    assert finding["location"]["line"] == 2
