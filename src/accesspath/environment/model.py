@@ -8,6 +8,7 @@ template value it came from, so findings can point at file:line:col.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from ipaddress import ip_network
 from typing import Any
 
@@ -272,6 +273,21 @@ class Environment:
     external_roles: dict[str, Role] = field(default_factory=dict)
     # KMS aliases the inputs define: "alias/name" → the key's ARN (names.py resolves calls by alias).
     kms_aliases: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def resources_by_logical_id(self) -> dict[str, tuple[ResourcePolicyHolder, ...]]:
+        """The resources of each logical id, in declaration order. Built on first use: an environment
+        never changes once built, and a per-request scan of every resource made large audits quadratic."""
+        index: dict[str, list[ResourcePolicyHolder]] = {}
+        for holder in self.resources.values():
+            if holder.logical_id:
+                index.setdefault(holder.logical_id, []).append(holder)
+        return {logical: tuple(holders) for logical, holders in index.items()}
+
+    @cached_property
+    def delimited_logical_ids(self) -> tuple[str, ...]:
+        """Logical ids of resources that contain ':' or '/' (a native environment file may give any)."""
+        return tuple(logical for logical in self.resources_by_logical_id if ":" in logical or "/" in logical)
 
     def role_by_name_or_arn(self, ref: str) -> Role | None:
         for roles in (self.roles, self.external_roles):

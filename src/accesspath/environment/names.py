@@ -25,6 +25,8 @@ from accesspath.environment.model import Environment, ResourcePolicyHolder
 
 # A complete secret ARN: the name, a hyphen and six characters Secrets Manager chose.
 _SECRET_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+# What separates the segments of an ARN in which a logical id may stand for a name.
+_SEGMENT = re.compile(r"[:/]")
 
 
 def resolve_request(env: Environment, request: IamRequest) -> IamRequest:
@@ -73,7 +75,16 @@ def _secret(env: Environment, request: IamRequest, parts: list[str]) -> IamReque
 def _by_logical_id(env: Environment, resource: str, service: str) -> str | None:
     """A resource named by its template logical id (``--secret-id DbSecret``, ``s3://Uploads/key``):
     the ARN the same request has with the resource's own name in its place."""
-    for holder in env.resources.values():
+    index = env.resources_by_logical_id
+    # A logical id is replaced only where it stands as one whole ':'/'-delimited segment, so only the
+    # resources whose logical id is one of the segments (or spans a delimiter itself) can match.
+    named = {segment for segment in _SEGMENT.split(resource) if segment in index}
+    named.update(logical for logical in env.delimited_logical_ids if logical in resource)
+    if not named:
+        return None
+    holders = (index[next(iter(named))] if len(named) == 1 else
+               tuple(h for h in env.resources.values() if h.logical_id in named))  # declaration order
+    for holder in holders:
         logical, name = holder.logical_id, _name_of(holder)
         if not logical or not name or logical == name or holder.arn.split(":")[2] != service:
             continue
