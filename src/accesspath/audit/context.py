@@ -6,6 +6,7 @@ Rules never read policy JSON: they ask the questions here, each answered by the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -80,6 +81,7 @@ class AuditContext:
     # Policy sets compiled once per role trust policy and per endpoint (their decision caches persist).
     _trust_sets: dict[str, PolicySet] = field(default_factory=dict, init=False, repr=False)
     _endpoint_sets: dict[tuple[str, bool], PolicySet] = field(default_factory=dict, init=False, repr=False)
+    _write_probes: dict[str, tuple[IamRequest, ...]] = field(default_factory=dict, init=False, repr=False)
 
     @cached_property
     def foreign_account(self) -> str:
@@ -149,6 +151,26 @@ class AuditContext:
         """Is ``role`` allowed ``action`` on ``resource``, wherever it calls from (no endpoint policy)?"""
         caller = Caller("role", role.name, role, self.role_session(role), None)
         return self.decider.decide(caller, IamRequest(action, resource))
+
+    def role_may_each(self, role: Role, requests: Sequence[IamRequest]) -> list[CallDecision]:
+        """:meth:`role_may` for each of ``requests``, asked as one batch of questions asked once."""
+        caller = Caller("role", role.name, role, self.role_session(role), None)
+        return self.decider.decide_many(caller, requests)
+
+    def undeclared_write_requests(self, prefix: str) -> tuple[IamRequest, ...]:
+        """A service's write actions (those that take a resource), each on a made-up resource of this
+        account: the same for every role, so worked out once per service."""
+        found = self._write_probes.get(prefix)
+        if found is None:
+            asked = []
+            for action in self.catalog.actions_of(prefix):
+                if action.takes_no_resource or not self.is_write(action):
+                    continue
+                resource = self.undeclared_arn(action, self.env.account)
+                if resource is not None:
+                    asked.append(IamRequest(action.full_name, resource))
+            found = self._write_probes[prefix] = tuple(asked)
+        return found
 
     # -- endpoint questions ----------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ own policy when the environment declares it, and the organization's SCPs and RCP
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from accesspath.catalog.calls import IamRequest
 from accesspath.catalog.endpoint_services import (
@@ -75,11 +76,23 @@ class Decider:
     assume_default_key_policy: bool = False
     _policy_sets: dict[tuple[object, ...], PolicySet] = field(default_factory=dict)
     _unknown_holders: dict[str, Policy] = field(default_factory=dict)
+    _uncached_sets: dict[int, tuple[PolicySet, PolicySet]] = field(default_factory=dict)
+
+    def decide_many(self, caller: Caller, requests: Iterable[IamRequest], *,
+                    region: str | None = None) -> list[CallDecision]:
+        """Each of ``requests`` from ``caller``, decided exactly as :meth:`decide` decides it alone.
+
+        For sweeps that ask each question once (the audit asks a role about every write action of a
+        service): the answers are not kept in the policy sets' decision caches, where hundreds of
+        thousands of results that never recur made a 500-service audit hold most of its memory.
+        """
+        return [self.decide(caller, request, region=region, remember=False) for request in requests]
 
     def decide(self, caller: Caller, request: IamRequest, *, region: str | None = None, via: str | None = None,
-               explain: bool = False) -> CallDecision:
+               explain: bool = False, remember: bool = True) -> CallDecision:
         """Decide ``request`` from ``caller``; ``via`` pins the endpoint service (``ecr.dkr`` for an image
-        pull, where ``ecr:BatchGetImage`` would otherwise be taken as an SDK call through ``ecr.api``)."""
+        pull, where ``ecr:BatchGetImage`` would otherwise be taken as an SDK call through ``ecr.api``).
+        ``remember=False`` leaves the answer out of the decision caches (a question asked once)."""
         env = self.env
         region = region or env.region
         request = resolve_request(env, request)
@@ -117,8 +130,8 @@ class Decider:
         principal = caller.principal
         if owner is None and principal.is_iam:
             # The owner decides between same-account and cross-account logic; say so, never guess.
-            same = self._bounded(caller, request, path, holder, principal.account, context, explain)
-            other = self._bounded(caller, request, path, holder, "000000000000", context, explain)
+            same = self._bounded(caller, request, path, holder, principal.account, context, explain, remember)
+            other = self._bounded(caller, request, path, holder, "000000000000", context, explain, remember)
             if same.determined and other.determined and same.result.decision is other.result.decision:
                 return self._decision(caller, request, path, same.result, None, notes)
             if same.determined and other.determined:
@@ -127,7 +140,7 @@ class Decider:
                                     f" is {principal.account}, {other.result.decision.value} if another account owns"
                                     " it (give --resource-account)", None, tuple(notes))
             return self._undetermined(caller, request, path, same if not same.determined else other, None, notes)
-        outcome = self._bounded(caller, request, path, holder, owner, context, explain)
+        outcome = self._bounded(caller, request, path, holder, owner, context, explain, remember)
         if not outcome.determined:
             return self._undetermined(caller, request, path, outcome, owner, notes)
         if path is not None and path.unknowns and outcome.result.allowed:
@@ -195,13 +208,13 @@ class Decider:
 
     def _bounded(self, caller: Caller, request: IamRequest, path: NetworkPath | None,
                  holder: ResourcePolicyHolder | Policy | None, owner: str | None, context: RequestContext,
-                 explain: bool) -> _Bounded:
+                 explain: bool, remember: bool = True) -> _Bounded:
         """Decide on the policies as given; where some hold unknowns, on both bounds (docs/environment.md)."""
         unknowns = unknowns_of(self._policies(caller, path, holder))
         if not unknowns:
-            return _Bounded(self._authorize(caller, request, path, holder, owner, context, explain, None))
-        permissive = self._authorize(caller, request, path, holder, owner, context, explain, True)
-        restrictive = self._authorize(caller, request, path, holder, owner, context, explain, False)
+            return _Bounded(self._authorize(caller, request, path, holder, owner, context, explain, None, remember))
+        permissive = self._authorize(caller, request, path, holder, owner, context, explain, True, remember)
+        restrictive = self._authorize(caller, request, path, holder, owner, context, explain, False, remember)
         if (permissive.decision.value == "allowed") == (restrictive.decision.value == "allowed"):
             # Both bounds agree: the unknowns do not matter to this request. Show the bound whose
             # deciding statements are all known ones (an allow that holds even without the unknown
@@ -211,8 +224,10 @@ class Decider:
 
     def _authorize(self, caller: Caller, request: IamRequest, path: NetworkPath | None,
                    holder: ResourcePolicyHolder | Policy | None, owner: str | None, context: RequestContext,
-                   explain: bool, permissive: bool | None = None) -> AuthorizationResult:
+                   explain: bool, permissive: bool | None = None, remember: bool = True) -> AuthorizationResult:
         policies = self.policy_set(caller, path, holder, owner, permissive)
+        if not remember:
+            policies = self._forgetful(policies)
         return authorize(AuthorizationRequest(caller.principal, request.action, request.resource, context),
                          policies, explain=explain)
 
@@ -258,6 +273,14 @@ class Decider:
         )
         self._policy_sets[key] = policies
         return policies
+
+    def _forgetful(self, policies: PolicySet) -> PolicySet:
+        """The same compiled policies without a decision cache (one per policy set, made once)."""
+        found = self._uncached_sets.get(id(policies))
+        if found is None or found[0] is not policies:
+            found = self._uncached_sets[id(policies)] = (policies, replace(policies, decision_cache={},
+                                                                           decision_cache_size=0))
+        return found[1]
 
     def owner_of(self, resource: str) -> tuple[str | None, str]:
         """The account that owns a resource: from its ARN, the environment, or --resource-account."""

@@ -88,14 +88,8 @@ class TaskRoleOverbroad(AuditRule):
             for prefix in prefixes:
                 if not catalog.has_service(prefix):
                     continue
-                asked: list[tuple[str, CallDecision]] = []
-                for action in catalog.actions_of(prefix):
-                    if action.takes_no_resource or not audit.is_write(action):
-                        continue
-                    resource = audit.undeclared_arn(action, audit.env.account)
-                    if resource is not None:
-                        asked.append((action.full_name, audit.role_may(role, action.full_name, resource)))
-                allowed = [d for _, d in asked if d.allowed]
+                asked = audit.role_may_each(role, audit.undeclared_write_requests(prefix))
+                allowed = [d for d in asked if d.allowed]
                 if not allowed:
                     continue
                 yield self._finding(audit, role, prefix, allowed, len(asked))
