@@ -86,3 +86,31 @@ def test_can_reads_only_the_managed_policies_the_templates_attach() -> None:
     assert _loaded(report["modules"], "awscli", "botocore") == []
     assert [m for m in report["modules"] if m.startswith("accesspath.cli.") and m.endswith("_cmd")] == \
         ["accesspath.cli.can_cmd"]
+
+
+def test_can_reads_a_plain_aws_cli_line_without_the_aws_cli() -> None:
+    # `aws ecs list-clusters` is read from the precomputed tables (accesspath/data/aws_cli_commands.packed).
+    report = _run("can", SEED000, "--region", "ap-northeast-1", "--from", "AdminInstance", "--",
+                  "aws", "ecs", "list-clusters")
+    assert report["code"] == 0
+    # No AWS CLI and no botocore session (the call's IAM requests still read the service's botocore model).
+    assert _loaded(report["modules"], "awscli", "s3transfer") == []
+    assert "botocore.session" not in report["modules"] and "botocore.client" not in report["modules"]
+    assert report["managed_read"] == ["policy/AdministratorAccess"]
+
+
+def test_a_line_only_the_aws_cli_can_read_still_loads_it() -> None:
+    report = _run("can", SEED000, "--region", "ap-northeast-1", "--from", "AdminInstance", "--",
+                  "aws", "ecs", "describe-clusters", "--clusters", '["default"]')
+    assert report["code"] == 1   # seed 000's endpoint policy allows ecs:ListClusters only
+    assert "awscli.clidriver" in report["modules"]
+
+
+def test_simulate_and_launch_check_load_no_aws_cli() -> None:
+    for words in (("simulate", str(ROOT / "examples" / "simulate" / "seed000-ecs-endpoint.json")),
+                  ("launch-check", str(ROOT / "examples" / "seed001-fargate-private-subnet" / "template.yaml"),
+                   "--service", "Service")):
+        done = subprocess.run([sys.executable, "-c", _CHILD, *words], capture_output=True, text=True, cwd=ROOT,
+                              timeout=120)
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+        assert _loaded(report["modules"], "awscli", "botocore", "s3transfer", "urllib3") == [], words

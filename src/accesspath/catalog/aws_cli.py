@@ -9,8 +9,8 @@ nothing is sent. The high-level ``aws s3`` commands (``cp``, ``mv``, ``rm``, ``l
 ``mb``, ``rb``, ``presign``) are read with their own argument tables and turned into the API calls
 they make (:mod:`accesspath.catalog.s3_commands`).
 
-The CLI is imported on first use (it costs about half a second): only commands that read an
-``aws ...`` line pay for it.
+The CLI is imported on first use (it costs about half a second), and only for lines that the
+precomputed tables of :mod:`accesspath.catalog.aws_cli_table` cannot read exactly as it would.
 """
 
 from __future__ import annotations
@@ -80,6 +80,17 @@ def parse_aws_cli(argv: Sequence[str]) -> CliCall:
             raise UsageError(f"'{word}' prints a skeleton instead of calling AWS: give the call's parameters")
     if len([w for w in words if not w.startswith("-")]) < 1:
         raise UsageError("expected an AWS CLI command: aws SERVICE OPERATION [--parameter value ...]")
+    from accesspath.catalog.aws_cli_table import parse_with_table
+
+    plain = parse_with_table(words)   # a plain line, read from the precomputed tables without the CLI
+    if plain is not None:
+        service, operation, params, region = plain
+        return CliCall((ApiCall(service, operation, params),), region)
+    return parse_with_aws_cli(words)
+
+
+def parse_with_aws_cli(words: list[str]) -> CliCall:
+    """Parse a line (without its leading ``aws``) with the AWS CLI's own driver."""
     driver = _driver()
     command_table = driver._get_command_table()
     first = next((w for w in words if not w.startswith("-")), "")
