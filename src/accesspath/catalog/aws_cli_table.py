@@ -96,6 +96,10 @@ def _table() -> PackedJson | None:
         return None
     if packed.header.get("versions") != installed_versions() or _models_can_differ():
         return None
+    # A process where awscli was imported before botocore runs on the botocore copy awscli bundles.
+    loaded = sys.modules.get("botocore")
+    if loaded is not None and getattr(loaded, "__version__", None) != packed.header["versions"]["botocore"]:
+        return None
     return packed
 
 
