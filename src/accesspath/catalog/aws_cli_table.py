@@ -13,7 +13,8 @@ which parses it or says what is wrong. The table is used only when the installed
 ``botocore`` are the versions it was generated from, and nothing on the machine can change the
 models the CLI would load (``AWS_DATA_PATH``, ``~/.aws/models``, ``api_versions`` in the config).
 
-Regenerate with ``python -m accesspath.catalog.aws_cli_table refresh`` after upgrading either
+Regenerate with ``python -m accesspath.catalog.aws_cli_table refresh`` (the services in
+:data:`SERVICES`; ``--services all`` for every one) after upgrading either
 package; tests/catalog/test_aws_cli_table.py fails until then, and compares the table with a fresh
 generation and the AWS CLI's own parse.
 """
@@ -50,6 +51,12 @@ GENERIC_HANDLERS = frozenset({
     "awscli.paramfile:URIArgumentHandler",
 })
 _DIGITS = re.compile(r"[0-9]+\Z")
+
+# The service commands precomputed by default: what ECS workloads and their operators call. Lines for
+# any other service are read by the AWS CLI, as before.
+SERVICES = ("application-autoscaling", "autoscaling", "cloudformation", "cloudwatch", "dynamodb", "ec2", "ecr",
+            "ecs", "efs", "elbv2", "events", "firehose", "iam", "kinesis", "kms", "lambda", "logs", "rds", "s3api",
+            "secretsmanager", "servicediscovery", "sns", "sqs", "ssm", "ssmmessages", "sts", "xray")
 
 
 def installed_versions() -> dict[str, str]:
@@ -236,20 +243,29 @@ def _argument(name: str, argument: Any) -> list[Any] | None:
     return None
 
 
+def _needs_what_the_table_lacks(table: Any, arguments: list[list[Any]]) -> bool:
+    """An operation with a positional argument, or a required one the table cannot read (the output
+    file of ``s3api get-object``), is left to the AWS CLI: a line without it is not a call."""
+    taken = {found[0] for found in arguments}
+    return any(getattr(argument, "positional_arg", False)
+               or (getattr(argument, "required", False) and f"--{name}" not in taken)
+               for name, argument in table.items())
+
+
 def _driver_after_a_parse() -> Any:
     # The session as a parse leaves it: session-initialized handlers (file:// loading) registered.
-    from accesspath.catalog.aws_cli import _driver, parse_aws_cli
+    from accesspath.catalog.aws_cli import _driver, parse_with_aws_cli
 
-    parse_aws_cli(["sts", "get-caller-identity"])
+    parse_with_aws_cli(["sts", "get-caller-identity"])
     return _driver()
 
 
 def generate(services: Sequence[str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The table's header and its members (one per service command) from the installed AWS CLI."""
+    driver = _driver_after_a_parse()   # first: it imports botocore before awscli can alias its own copy
     from awscli.clidriver import ServiceCommand, ServiceOperation
     from botocore import xform_name
 
-    driver = _driver_after_a_parse()
     emitter = driver.session.get_component("event_emitter")
     commands = driver._get_command_table()
     global_names = sorted({f"--{name}" for name in driver._get_argument_table()} | {"--version"})
@@ -274,6 +290,8 @@ def generate(services: Sequence[str] | None = None) -> tuple[dict[str, Any], dic
             if any(_handler_names(emitter, event) - GENERIC_HANDLERS for event in events):
                 continue
             arguments = [found for arg_name, argument in table.items() if (found := _argument(arg_name, argument))]
+            if _needs_what_the_table_lacks(table, arguments):
+                continue
             required = sorted(model.input_shape.required_members) if model.input_shape is not None else []
             operations[op_name] = [model.name, arguments, required]
         members[name] = {"service": command.service_model.service_name, "operations": operations}
@@ -290,8 +308,11 @@ def refresh(argv: list[str] | None = None) -> int:
                                      description="rewrite the precomputed AWS CLI command table")
     parser.add_argument("-o", "--output", default=str(resources.files("accesspath").joinpath(TABLE)),
                         help="where to write (default: the bundled " + TABLE + ")")
+    parser.add_argument("--services", nargs="+", default=list(SERVICES), metavar="NAME",
+                        help="the service commands to precompute (default: those ECS workloads call; 'all' for every"
+                             " one, which takes minutes); lines for other services are read by the AWS CLI")
     args = parser.parse_args(argv)
-    header, members = generate()
+    header, members = generate(None if args.services == ["all"] else args.services)
     with open(args.output, "wb") as out:
         out.write(pack_json(header, members))
     operations = sum(len(m["operations"]) for m in members.values())
